@@ -1,0 +1,240 @@
+"""Load and validate models.yaml: which model does what, and the stages' tunables.
+
+Every key is checked; an error names the file and the dotted key that is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+DEFAULT_CONFIG_NAME = "models.yaml"
+
+GENERATION_KEYS = {
+    "num_beams": int,
+    "max_new_tokens": int,
+    "max_length": int,
+    "min_length": int,
+    "no_repeat_ngram_size": int,
+    "length_penalty": float,
+    "early_stopping": bool,
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One seq2seq model: a hub id or a local directory, and how to run it."""
+
+    model: str
+    revision: str | None = None
+    backend: str = "transformers"
+    generation: dict[str, Any] = field(default_factory=dict)
+    max_input_tokens: int | None = None  # None: what the tokenizer/config says
+
+    @property
+    def is_local(self) -> bool:
+        return os.path.isabs(self.model) or self.model.startswith((".", "~"))
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    backend: str = "langdetect"
+    seed: int = 0
+    min_chars: int = 20  # shorter paragraphs inherit the document's language
+    sample_chars: int = 20000  # longer documents are sampled, not fed whole
+
+
+@dataclass(frozen=True)
+class TranslateConfig:
+    target: str = "en"
+    batch_size: int = 16
+    threads: int = 0
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    fallback: ModelSpec | None = None
+
+
+@dataclass(frozen=True)
+class SummarizeConfig:
+    method: str = "auto"  # auto | extractive | abstractive
+    model: ModelSpec | None = None
+    batch_size: int = 4
+    sentences: int = 3
+    key_points: int = 4
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None = None
+    device: str = "auto"
+    cache_dir: str | None = None
+    detect: DetectConfig = field(default_factory=DetectConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
+    summarize: SummarizeConfig = field(default_factory=SummarizeConfig)
+
+    def section_hash(self, stage: str) -> str:
+        """A stable hash of what a stage's output depends on in the configuration."""
+        section = {
+            "clean": {},
+            "detect": asdict(self.detect),
+            "translate": asdict(self.translate),
+            "summarize": asdict(self.summarize),
+        }[stage]
+        blob = json.dumps(section, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _fail(path: str | None, key: str, problem: str) -> ConfigError:
+    where = path or "configuration"
+    return ConfigError(f"{where}: {key}: {problem}")
+
+
+def _check_keys(path, prefix: str, data: Any, allowed: set[str]) -> dict:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _fail(path, prefix, f"expected a mapping, got {type(data).__name__}")
+    for key in data:
+        if key not in allowed:
+            raise _fail(path, f"{prefix}.{key}" if prefix else str(key),
+                        f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+    return data
+
+
+def _typed(path, key: str, value: Any, kind: type, choices: tuple | None = None):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise _fail(path, key, f"expected {kind.__name__}, got {value!r}")
+    if choices and value not in choices:
+        raise _fail(path, key, f"must be one of {', '.join(choices)}, got {value!r}")
+    if kind is int and value < 0:
+        raise _fail(path, key, f"must not be negative, got {value}")
+    return value
+
+
+def _model_spec(path, key: str, data: Any, base_dir: Path | None) -> ModelSpec:
+    if isinstance(data, str):
+        data = {"model": data}
+    data = _check_keys(path, key, data,
+                       {"model", "revision", "backend", "generation", "max_input_tokens"})
+    if "model" not in data:
+        raise _fail(path, f"{key}.model", "missing (a Hugging Face id or a local directory)")
+    model = _typed(path, f"{key}.model", data["model"], str)
+    # A relative local path is relative to models.yaml, not to the working directory.
+    if base_dir is not None and model.startswith((".", "~")):
+        model = str((base_dir / os.path.expanduser(model)).resolve())
+    revision = data.get("revision")
+    if revision is not None:
+        revision = _typed(path, f"{key}.revision", str(revision), str)
+    backend = _typed(path, f"{key}.backend", data.get("backend", "transformers"), str,
+                     ("transformers", "ctranslate2"))
+    generation = _check_keys(path, f"{key}.generation", data.get("generation"),
+                             set(GENERATION_KEYS))
+    generation = {k: _typed(path, f"{key}.generation.{k}", v, GENERATION_KEYS[k])
+                  for k, v in generation.items()}
+    max_input = data.get("max_input_tokens")
+    if max_input is not None:
+        max_input = _typed(path, f"{key}.max_input_tokens", max_input, int)
+    return ModelSpec(model=model, revision=revision, backend=backend,
+                     generation=generation, max_input_tokens=max_input)
+
+
+def parse_config(data: Any, path: str | None = None) -> Config:
+    base_dir = Path(path).resolve().parent if path else None
+    data = _check_keys(path, "", data, {"device", "cache_dir", "detect", "translate", "summarize"})
+    device = _typed(path, "device", data.get("device", "auto"), str)
+    if not (device in ("auto", "cpu", "cuda", "mps") or device.startswith("cuda:")):
+        raise _fail(path, "device", f"must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    cache_dir = data.get("cache_dir")
+    if cache_dir is not None:
+        cache_dir = _typed(path, "cache_dir", cache_dir, str)
+        if base_dir is not None:
+            cache_dir = str((base_dir / os.path.expanduser(cache_dir)).resolve())
+
+    d = _check_keys(path, "detect", data.get("detect"), {"backend", "seed", "min_chars", "sample_chars"})
+    detect = DetectConfig(
+        backend=_typed(path, "detect.backend", d.get("backend", "langdetect"), str, ("langdetect",)),
+        seed=_typed(path, "detect.seed", d.get("seed", 0), int),
+        min_chars=_typed(path, "detect.min_chars", d.get("min_chars", 20), int),
+        sample_chars=_typed(path, "detect.sample_chars", d.get("sample_chars", 20000), int),
+    )
+
+    t = _check_keys(path, "translate", data.get("translate"),
+                    {"target", "batch_size", "threads", "models", "fallback"})
+    models_data = _check_keys(path, "translate.models", t.get("models"), set(t.get("models") or {}))
+    models = {}
+    for lang, spec in models_data.items():
+        lang = str(lang)
+        if not (2 <= len(lang) <= 3 and lang.isalpha() and lang.islower()):
+            raise _fail(path, f"translate.models.{lang}", "not an ISO 639 language code (e.g. it, fr)")
+        models[lang] = _model_spec(path, f"translate.models.{lang}", spec, base_dir)
+    fallback = t.get("fallback")
+    translate = TranslateConfig(
+        target=_typed(path, "translate.target", t.get("target", "en"), str, ("en",)),
+        batch_size=max(1, _typed(path, "translate.batch_size", t.get("batch_size", 16), int)),
+        threads=_typed(path, "translate.threads", t.get("threads", 0), int),
+        models=models,
+        fallback=_model_spec(path, "translate.fallback", fallback, base_dir) if fallback else None,
+    )
+
+    s = _check_keys(path, "summarize", data.get("summarize"),
+                    {"method", "model", "batch_size", "sentences", "key_points"})
+    summary_model = s.get("model")
+    summarize = SummarizeConfig(
+        method=_typed(path, "summarize.method", s.get("method", "auto"), str,
+                      ("auto", "extractive", "abstractive")),
+        model=_model_spec(path, "summarize.model", summary_model, base_dir) if summary_model else None,
+        batch_size=max(1, _typed(path, "summarize.batch_size", s.get("batch_size", 4), int)),
+        sentences=_typed(path, "summarize.sentences", s.get("sentences", 3), int),
+        key_points=_typed(path, "summarize.key_points", s.get("key_points", 4), int),
+    )
+    if summarize.method == "abstractive" and summarize.model is None:
+        raise _fail(path, "summarize.model", "method is abstractive but no model is named")
+    if not 2 <= summarize.sentences <= 4:
+        raise _fail(path, "summarize.sentences", "must be between 2 and 4")
+    if not 3 <= summarize.key_points <= 5:
+        raise _fail(path, "summarize.key_points", "must be between 3 and 5")
+    return Config(path=path, device=device, cache_dir=cache_dir, detect=detect,
+                  translate=translate, summarize=summarize)
+
+
+def find_default_config() -> Path | None:
+    """models.yaml in the working directory, else the one next to the package (a checkout)."""
+    for candidate in (Path.cwd() / DEFAULT_CONFIG_NAME,
+                      Path(__file__).resolve().parent.parent / DEFAULT_CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate a models.yaml; with no path, the default one (or built-in defaults)."""
+    if path is None:
+        found = find_default_config()
+        if found is None:
+            return Config()
+        path = found
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data or {}, path)

@@ -1,0 +1,191 @@
+"""Fixtures: tiny real models (random weights, a SentencePiece model trained here), saved with
+save_pretrained and loaded by newsum through exactly the code that loads real models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # no test touches the network
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SEEDS = ROOT.parent / "shared" / "seeds"
+SCHEMAS = ROOT / "pipeline" / "schemas"
+
+
+def sample_files() -> list[Path]:
+    return sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".txt", ".html", ".htm"))
+
+
+def _train_sentencepiece(folder: Path) -> Path:
+    import sentencepiece as spm
+
+    corpus = folder / "corpus.txt"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for path in sample_files():
+            fh.write(path.read_text(encoding="utf-8", errors="replace"))
+            fh.write("\n")
+    spm.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(folder / "sp"), vocab_size=400, character_coverage=1.0,
+        model_type="unigram", bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, unk_piece="<unk>",
+        minloglevel=2)
+    return folder / "sp.model"
+
+
+def _marian_tokenizer(folder: Path, sp_model: Path):
+    import sentencepiece as spm
+    from transformers import MarianTokenizer
+
+    processor = spm.SentencePieceProcessor(model_file=str(sp_model))
+    vocab = {"</s>": 0, "<unk>": 1, "<pad>": 2}
+    for i in range(processor.get_piece_size()):
+        vocab.setdefault(processor.id_to_piece(i), len(vocab))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    shutil.copy(sp_model, folder / "source.spm")
+    shutil.copy(sp_model, folder / "target.spm")
+    return MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
+                           model_max_length=512), len(vocab)
+
+
+def _teach_to_stop(model, tokenizer, steps: int = 150) -> None:
+    """A few optimisation steps so that generation ends with EOS after a handful of tokens.
+
+    Random weights alone never emit EOS, so every output would hit the length cap; the
+    task taught here (echo the first three source pieces, then stop) is enough for the
+    pipeline's behaviour to be exercised as with a real model.
+    """
+    import torch
+
+    texts = []
+    for path in sample_files():
+        texts.extend(line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                     if len(line.strip()) > 20)
+    texts = texts[:64]
+    batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=48)
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    labels = torch.full((len(texts), 4), eos)
+    labels[:, :3] = batch["input_ids"][:, :3]
+    labels[labels == pad] = eos
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    model.train()
+    for _ in range(steps):
+        loss = model(**batch, labels=labels).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
+
+
+def build_tiny_marian(folder: Path, sp_model: Path, seed: int = 0, max_positions: int = 64) -> Path:
+    import torch
+    from transformers import MarianConfig, MarianMTModel
+
+    tokenizer, vocab_size = _marian_tokenizer(folder / "_tok", sp_model)
+    torch.manual_seed(seed)
+    config = MarianConfig(vocab_size=vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                          decoder_ffn_dim=32, max_position_embeddings=max_positions, pad_token_id=2,
+                          eos_token_id=0, decoder_start_token_id=2, forced_eos_token_id=0)
+    model = MarianMTModel(config)
+    _teach_to_stop(model, tokenizer)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    shutil.rmtree(folder / "_tok")
+    return folder
+
+
+def build_tiny_bart(folder: Path, sp_model: Path, seed: int = 1, max_positions: int = 128) -> Path:
+    import torch
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    tokenizer, vocab_size = _marian_tokenizer(folder / "_tok", sp_model)
+    torch.manual_seed(seed)
+    config = BartConfig(vocab_size=vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
+                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                        decoder_ffn_dim=32, max_position_embeddings=max_positions, pad_token_id=2,
+                        bos_token_id=0, eos_token_id=0, decoder_start_token_id=0, forced_eos_token_id=0,
+                        forced_bos_token_id=None)
+    model = BartForConditionalGeneration(config)
+    _teach_to_stop(model, tokenizer)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    shutil.rmtree(folder / "_tok")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("models")
+    sp_model = _train_sentencepiece(folder)
+    return {
+        "it": build_tiny_marian(folder / "marian-it-en", sp_model, seed=0),
+        "fr": build_tiny_marian(folder / "marian-fr-en", sp_model, seed=2),
+        "fallback": build_tiny_marian(folder / "marian-mul-en", sp_model, seed=3),
+        "bart": build_tiny_bart(folder / "bart-sum", sp_model),
+    }
+
+
+def write_config(path: Path, models: dict[str, Path], **overrides) -> Path:
+    import yaml
+
+    config = {
+        "device": "cpu",
+        "translate": {"batch_size": 8, "models": {
+            "it": {"model": str(models["it"]), "generation": {"num_beams": 1, "max_new_tokens": 16}},
+            "fr": {"model": str(models["fr"]), "generation": {"num_beams": 2, "max_new_tokens": 16}},
+        }, "fallback": {"model": str(models["fallback"]), "generation": {"num_beams": 1, "max_new_tokens": 16}}},
+        "summarize": {"method": "auto", "model": {"model": str(models["bart"]),
+                                                   "generation": {"num_beams": 2, "max_new_tokens": 24,
+                                                                  "no_repeat_ngram_size": 3}}},
+    }
+    for key, value in overrides.items():
+        section, _, name = key.partition("__")
+        if name:
+            config.setdefault(section, {})[name] = value
+        else:
+            config[section] = value
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_models, tmp_path_factory) -> Path:
+    return write_config(tmp_path_factory.mktemp("config") / "models.yaml", tiny_models)
+
+
+def run_cli(*args: str):
+    """Drive the CLI in-process, as a user would from the shell."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def load_records(out: Path) -> dict[str, dict[str, dict]]:
+    records: dict[str, dict[str, dict]] = {}
+    for path in sorted(out.rglob("*.json")):
+        rel = path.parent.relative_to(out)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        records.setdefault("/".join(rel.parts), {})[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return records
+
+
+def validate(record: dict) -> None:
+    import jsonschema
+
+    stage = record["stage"]
+    schema = json.loads((SCHEMAS / f"{stage}.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(record, schema)
+
+
+sys.path.insert(0, str(ROOT / "tests"))
