@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
-from collections import Counter
+from pathlib import Path
 
 import click
 
 from pipeline import __version__
-from pipeline.errors import NewsumError, UsageError
+from pipeline.errors import NewsumError, OutputError, UsageError
 from pipeline.records import STAGES
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  every document went through every stage
-  1  usage or configuration error
+  1  usage or configuration error, or OUT cannot be written
   2  some documents failed (bad input, no article text)
   3  some stages degraded (a model missing, a language left
      untranslated), none failed
-  4  another run holds the lock on OUT"""
+  4  another run holds the lock on OUT
+  130 interrupted (SIGINT/SIGTERM) after finishing the documents in hand"""
 
 
 def _fail(message: str, code: int) -> None:
@@ -63,36 +65,6 @@ def _parse_stages(value: str) -> list[str]:
     return names
 
 
-def _report(result, quiet: bool) -> None:
-    """The closing lines of a run: counts, then one paragraph on what failed or degraded."""
-    docs = result.documents
-    ok = docs - len({d for d, *_ in result.problems})
-    line = (f"newsum: {docs} document{'s' if docs != 1 else ''} in {result.seconds:.1f} s: "
-            f"{ok} ok, {result.degraded_docs - len(_both(result))} degraded, {result.failed_docs} failed")
-    if result.skipped:
-        reasons = ", ".join(f"{r}: {n}" for r, n in sorted(result.skipped.items()))
-        line += f"; {sum(result.skipped.values())} files skipped ({reasons})"
-    click.echo(line, err=True)
-    degraded = Counter((stage, reason) for _, stage, status, reason in result.problems if status == "degraded")
-    if degraded and not quiet:
-        parts = [f"{stage} degraded for {n} document{'s' if n != 1 else ''}: {reason}"
-                 for (stage, reason), n in sorted(degraded.items(), key=lambda kv: -kv[1])]
-        click.echo("Degraded: " + " ".join(p if p.endswith(".") else p + "." for p in parts), err=True)
-
-
-def _both(result) -> set[str]:
-    failed = {d for d, _, s, _ in result.problems if s == "failed"}
-    return {d for d, _, s, _ in result.problems if s == "degraded"} & failed
-
-
-def _record_printer(quiet: bool):
-    def on_record(record) -> None:
-        if record.status == "failed":
-            where = record.source.get("path") if record.stage == "clean" and record.source.get("path") else record.doc_id
-            click.echo(f"newsum: {where}: {record.stage} failed: {record.error['message']}", err=True)
-    return on_record
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="newsum")
@@ -108,9 +80,12 @@ def main(debug: bool) -> None:
     \b
     Quick start:
       newsum run samples/ --out out/
+      newsum status out/
       newsum models list
     """
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="newsum: %(message)s")
+    from pipeline.report import setup_logging
+
+    setup_logging(quiet=False, debug=debug, log_file=None, log_format="text")
 
 
 def _out_option(func):
@@ -123,36 +98,72 @@ def _config_option(func):
                         help="models.yaml to use (default: ./models.yaml).")(func)
 
 
-def _run(inputs, out, stages, config_path, declared_lang, batch_size, quiet) -> None:
-    from pipeline.inputs import Discovery, discover
-    from pipeline.runner import Runner
 
+def _run_options(func):
+    options = [
+        click.option("--declared-lang", help="The language the pages claim (ISO 639-1); recorded, not trusted."),
+        click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1),
+                     help="Documents handled together (model stages batch across them)."),
+        click.option("--workers", "-j", type=click.IntRange(1), default=None,
+                     help="Processes for the CPU stages (clean, detect).  [default: number of cores]"),
+        click.option("--wait", "wait_seconds", type=click.FloatRange(0), default=0, show_default=True,
+                     help="If another run holds OUT, wait up to SECONDS for it instead of exiting with 4."),
+        click.option("--quiet", "-q", is_flag=True, help="Only errors and the summary line."),
+        click.option("--log-file", type=click.Path(dir_okay=False), help="Also write every event to this file."),
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="Format of log lines (json: one object per line)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _execute(out: str, stages: list[str], config_path: str | None, common: dict, work, total=None) -> None:
+    """Lock OUT, run, report, exit with the documented code. SIGINT/SIGTERM finish the batch in hand."""
+    import signal
+
+    from pipeline.lock import RunLock
+    from pipeline.report import Reporter, event, setup_logging
+    from pipeline.runner import Runner, RunOptions
+
+    setup_logging(quiet=common["quiet"], debug=click.get_current_context().find_root().params.get("debug", False),
+                  log_file=common["log_file"], log_format=common["log_format"])
     config = _load_config(config_path)
-    discovery = Discovery()
-    runner = Runner(out, config, stages, declared_language=declared_lang, batch_size=batch_size,
-                    on_record=_record_printer(quiet))
-    documents = discover(inputs, discovery)
-    result = runner.run_documents(documents, discovery)
-    if result.documents == 0:
-        raise UsageError(f"no documents (.txt, .html, .htm) found in {', '.join(inputs)}")
-    _report(result, quiet)
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder: {exc.strerror or exc}") from None
+    options = RunOptions(declared_language=common["declared_lang"], batch_size=common["batch_size"],
+                         workers=common["workers"] or os.cpu_count() or 1, force=common.get("force", False),
+                         retry_failed=common.get("retry_failed", False), prune=common.get("prune", False),
+                         explain=common.get("explain", False))
+    lock = RunLock(out)
+    try:
+        lock.acquire(common["wait_seconds"])
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the lock file: {exc.strerror or exc}") from None
+    if lock.previous_holder:
+        event(logging.INFO, f"took over the lock of an earlier run that is gone (pid {lock.previous_holder.get('pid')})")
+    reporter = Reporter(stages, total() if callable(total) else total, quiet=common["quiet"])
+    runner = Runner(out, config, stages, options, on_record=reporter.on_record, on_progress=reporter.on_progress)
+
+    def stop(signum, frame):
+        if runner.stop_requested:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        runner.stop_requested = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = work(runner)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        reporter.close()
+        lock.release()
+    if result.documents == 0 and not result.interrupted:
+        raise UsageError(common["nothing_message"])
+    reporter.finish(result)
     sys.exit(result.exit_code)
-
-
-_common_run_options = [
-    click.option("--declared-lang", help="The language the pages claim (ISO 639-1); recorded, not trusted."),
-    click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1),
-                 help="Documents handled together (model stages batch across them)."),
-    click.option("--quiet", "-q", is_flag=True, help="Only the summary line and errors."),
-]
-
-
-def _with(options):
-    def apply(func):
-        for option in reversed(options):
-            func = option(func)
-        return func
-    return apply
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -162,57 +173,127 @@ def _with(options):
               help="Comma-separated stages to run, in order; a stage whose predecessor does not "
                    "run takes the document text as it is.")
 @_config_option
-@_with(_common_run_options)
+@click.option("--force", is_flag=True, help="Redo every document and stage, changed or not.")
+@click.option("--retry-failed", is_flag=True, help="Also redo the document-stages that failed last time.")
+@click.option("--prune", is_flag=True, help="Remove the records of documents no longer in the input.")
+@_run_options
 @handle_errors
-def run(inputs, out, stages, config_path, declared_lang, batch_size, quiet):
+def run(inputs, out, stages, config_path, **common):
     """Run the pipeline over files and folders.
 
     INPUT may be files or folders; folders are walked recursively for .txt,
     .html and .htm files (hidden files and other types are skipped and counted).
     Records go to OUT/<path relative to its input folder, without
     extension>/<stage>.json.
+
+    Runs are incremental: a document-stage whose input, configuration and code
+    are unchanged since the last run is skipped. State lives in
+    OUT/.newsum/state.sqlite; `newsum status OUT` reads it.
     """
-    _run(inputs, out, _parse_stages(stages), config_path, declared_lang, batch_size, quiet)
+    _run_inputs(inputs, out, _parse_stages(stages), config_path, common)
+
+
+def _run_inputs(inputs, out, stages, config_path, common) -> None:
+    from pipeline.inputs import Discovery, discover
+
+    discovery = Discovery()
+    common["nothing_message"] = f"no documents (.txt, .html, .htm) found in {', '.join(inputs)}"
+
+    def count() -> int | None:
+        # Only a terminal shows bars with an ETA; counting walks the tree once more (stat only).
+        return sum(1 for _ in discover(inputs)) if sys.stderr.isatty() and not common["quiet"] else None
+
+    for item in inputs:
+        if not Path(item).exists():
+            raise UsageError(f"{item}: no such file or folder")
+    _execute(out, stages, config_path, common,
+             lambda runner: runner.run_documents(discover(inputs, discovery), discovery, command=_command_line()),
+             total=count)
+
+
+def _command_line() -> str:
+    return " ".join(["newsum", *sys.argv[1:]])[:500]
 
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @_out_option
 @_config_option
-@_with(_common_run_options)
+@click.option("--force", is_flag=True, help="Redo every document, changed or not.")
+@_run_options
 @handle_errors
-def clean(inputs, out, config_path, declared_lang, batch_size, quiet):
+def clean(inputs, out, config_path, **common):
     """Strip page furniture and keep the article: writes clean.json."""
-    _run(inputs, out, ["clean"], config_path, declared_lang, batch_size, quiet)
+    _run_inputs(inputs, out, ["clean"], config_path, common)
 
 
 def _single_stage(stage: str, doc: str):
-    previous = {"detect": "clean.json", "translate": "detect.json", "summarize": "translate.json"}[stage]
+    previous = {"detect": "clean", "translate": "detect", "summarize": "translate"}[stage]
 
     @click.argument("out", type=click.Path(exists=True, file_okay=False))
     @_config_option
-    @_with(_common_run_options)
+    @_run_options
     @handle_errors
-    def command(out, config_path, declared_lang, batch_size, quiet):
-        from pipeline.runner import Runner, documents_in_out
+    def command(out, config_path, **common):
+        from pipeline.records import RECORD_FILES
+        from pipeline.runner import documents_in_out
 
-        config = _load_config(config_path)
-        runner = Runner(out, config, [stage], declared_language=declared_lang, batch_size=batch_size,
-                        on_record=_record_printer(quiet))
-        result = runner.run_from_records(documents_in_out(out, {"translate": "detect", "detect": "clean",
-                                                                "summarize": "translate"}[stage]))
-        if result.documents == 0:
-            raise UsageError(f"{out}: no {previous} records to read; run the earlier stages first")
-        _report(result, quiet)
-        sys.exit(result.exit_code)
+        common["nothing_message"] = f"{out}: no {RECORD_FILES[previous]} records to read; run the earlier stages first"
+        _execute(out, [stage], config_path, common,
+                 lambda runner: runner.run_from_records(documents_in_out(out, previous), command=_command_line()))
 
-    command.__doc__ = f"{doc}\n\nReads OUT/**/{previous} and writes the next record beside it."
+    command.__doc__ = (f"{doc}\n\nReads OUT/**/{RECORD_FILES_BY_STAGE[previous]} and writes the next record beside it, "
+                       "redoing every document.")
     return main.command(name=stage, epilog=EXIT_CODES_HELP)(command)
 
 
+RECORD_FILES_BY_STAGE = {"clean": "clean.json", "detect": "detect.json", "translate": "translate.json"}
 _single_stage("detect", "Detect the language of each document and paragraph: writes detect.json.")
 _single_stage("translate", "Translate non-English documents to English: writes translate.json.")
 _single_stage("summarize", "Summarize each document, with key points and provenance: writes summary.json.")
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--runs", default=5, show_default=True, type=click.IntRange(1), help="How many recent runs to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@handle_errors
+def status(out, runs, as_json):
+    """What the last runs on OUT did, and which documents failed or degraded.
+
+    \b
+    For each run: start, end, exit code, documents and counts per stage
+    (ok, degraded, failed, skipped = unchanged since the previous run).
+    Then every document-stage whose last result was not ok, with the reason.
+    """
+    import json
+
+    from pipeline.state import open_existing
+
+    state = open_existing(out)
+    if state is None:
+        raise UsageError(f"{out}: no newsum state here (OUT/.newsum/state.sqlite); run `newsum run ... --out {out}` first")
+    try:
+        data = {"runs": state.runs(runs), "problems": state.problems()}
+    finally:
+        state.close()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    for run_info in data["runs"]:
+        counts = run_info["counts"] or {}
+        end = run_info["ended_at"] or "still running, or killed"
+        code = run_info["exit_code"] if run_info["exit_code"] is not None else "-"
+        click.echo(f"run {run_info['id']}: {run_info['started_at']} → {end}, exit {code}, "
+                   f"{counts.get('documents', '?')} documents")
+        for stage, stage_counts in (counts.get("stages") or {}).items():
+            parts = ", ".join(f"{n} {s}" for s, n in sorted(stage_counts.items()) if n)
+            click.echo(f"    {stage:9} {parts}")
+    if not data["problems"]:
+        click.echo("no failed or degraded documents")
+    for problem in data["problems"]:
+        reason = problem["error"] or "; ".join(problem["reasons"])
+        click.echo(f"{problem['status']:8} {problem['doc_id']} [{problem['stage']}]: {reason}")
 
 
 @main.group()

@@ -51,7 +51,7 @@ class LockHeld(NewsumError):
 
 
 class OutputError(NewsumError):
-    """OUT cannot be written (permissions, disk full)."""
+    """OUT cannot be written (permissions, disk full): nothing more can be done in this run."""
 
-    exit_code = EXIT_FAILED
+    exit_code = EXIT_USAGE
     code = "output_error"
