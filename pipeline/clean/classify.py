@@ -45,6 +45,8 @@ class Block:
     stopword_density: float = 0.0
     language: str | None = None
     language_lead: float = 0.0
+    own_language_hits: int = 0
+    best_language_hits: int = 0
     terminal: bool = False
     heading_like: bool = False
     bullet: bool = False
@@ -109,6 +111,8 @@ def _densities(blocks: list[Block], language: str | None) -> bool:
         hits = profile.get(language, 0) if language else 0
         block.stopword_density = hits / block.n_words if block.n_words else 0.0
         block.language, block.language_lead = sig.guess_language(profile)
+        block.own_language_hits = hits
+        block.best_language_hits = profile[block.language] if block.language else 0
         if block.cue is None:
             words_total += block.n_words
             hits_total += hits
@@ -119,14 +123,7 @@ def _is_foreign(block: Block, language: str | None) -> bool:
     """A short block whose stopwords point clearly to another language than the article's."""
     if not language or block.language in (None, language) or block.chars > TEASER_MAX_CHARS:
         return False
-    own = block.stopword_density * block.n_words
-    other = block.language_lead  # hits of its best language over the runner-up's
-    return block.n_words >= 5 and other >= sig.FOREIGN_RATIO and own * sig.FOREIGN_RATIO <= _best_hits(block)
-
-
-def _best_hits(block: Block) -> int:
-    profile = sig.stopword_profile(block.tokens)
-    return profile.most_common(1)[0][1] if profile else 0
+    return block.n_words >= 5 and block.best_language_hits >= sig.FOREIGN_RATIO * max(1, block.own_language_hits)
 
 
 def _initial_class(block: Block, has_stoplist: bool, scale: float = 1.0) -> str:
@@ -189,8 +186,12 @@ def _span_score(block: Block) -> float:
     if block.cue or block.reason:
         return -max(40.0, 0.5 * block.chars)
     cls = block.context_class
+    if block.initial_class == SHORT:
+        # Too short to weigh anything alone: inside the story when prose surrounds it,
+        # never the reason the story extends (a run of titles after it).
+        return -5.0
     if cls == GOOD:
-        return float(block.chars) if block.initial_class != SHORT else 0.5 * block.chars
+        return float(block.chars)
     if cls == NEAR_GOOD:
         return 0.3 * block.chars
     return -max(10.0, 0.5 * block.chars)
@@ -286,6 +287,11 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
             block.cue = "related_links"
             block.rule = f"language {block.language} under a {language} article"
         block.initial_class = _initial_class(block, has_stoplist, SENTENCE_LENGTH_SCALE if sentences else 1.0)
+    if not any(b.initial_class == GOOD for b in blocks):
+        # A short story has no paragraph long enough to be sure of: its best prose is the article.
+        for block in blocks:
+            if block.initial_class == NEAR_GOOD:
+                block.initial_class = GOOD
     _revise_in_context(blocks)
 
     for block in blocks:

@@ -9,7 +9,7 @@ from importlib import resources
 
 # The order in which reasons are tried: the first whose cue matches names the block.
 REASONS = ("cookie_consent", "subscription", "newsletter", "editorial_note", "legal", "footer", "seo_faq",
-           "comments", "tags", "share", "navigation", "recommendations", "advertisement", "caption", "byline",
+           "comments", "tags", "share", "navigation", "recommendations", "related_links", "advertisement", "caption", "byline",
            "dateline", "breadcrumb", "category")
 MAX_CUE_CHARS = 400  # a longer block that quotes a cue phrase is a paragraph, not a widget
 MAX_COOKIE_CHARS = 2000  # cookie banners are long prose: they get a larger allowance
