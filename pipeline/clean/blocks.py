@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterator
 
 from pipeline.clean.cues import embedded_cues
-from pipeline.text import split_sentences
 
 LONG_LINE_CHARS = 2500  # longer than any paragraph: the page lost its line breaks
-PYSBD_MAX_CHARS = 200_000  # beyond this the rule-based splitter is too slow; a plain regex cuts
+_ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 # A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
+# A regular expression rather than pysbd (pipeline.text.split_sentences): the blocks only
+# need to be cut where furniture may start, and pysbd takes ~12 ms on a 5 KB line.
 _ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?…\"”»’)])\s+(?=[\"“«(¿¡]?[^\W_a-z])")
 
 
@@ -20,12 +21,14 @@ def normalise_space(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-def split_long_line(line: str, language: str = "en") -> list[str]:
+def split_long_line(line: str) -> list[str]:
     """Sentences of a line that holds a whole page, with widget headings cut out on their own."""
-    if len(line) <= PYSBD_MAX_CHARS:
-        sentences = split_sentences(line, language)
-    else:
-        sentences = [s for s in _ROUGH_SENTENCE_END.split(line) if s.strip()]
+    sentences: list[str] = []
+    for piece in _ROUGH_SENTENCE_END.split(line):
+        if sentences and _ABBREVIATION_END.search(sentences[-1]):
+            sentences[-1] += " " + piece  # "Dr. Marcos", "J. Smith": not a sentence end
+        elif piece.strip():
+            sentences.append(piece)
     pieces: list[str] = []
     for sentence in sentences:
         pieces.extend(_cut_at_cues(sentence))
@@ -35,15 +38,18 @@ def split_long_line(line: str, language: str = "en") -> list[str]:
 def _heading_spans(sentence: str) -> list[tuple[int, int]]:
     """Where widget headings sit in a sentence: capitalised, two words or more (or one in
     capitals), longest first where they overlap."""
+    finder, pieces = embedded_cues()
     spans = []
-    for pattern in embedded_cues():
-        for match in pattern.finditer(sentence):
-            text = match.group(0)
-            if not text[:1].isupper():
-                continue  # "most read" inside a sentence is prose
-            if " " not in text.strip() and not (text.isupper() and len(text) >= 4):
-                continue  # one ordinary word ("News") is too weak to cut at
-            spans.append((match.start(), match.end()))
+    for start in finder.finditer(sentence):
+        position = start.start()
+        if not sentence[position:position + 1].isupper():
+            continue  # "most read" inside a sentence is prose
+        candidates = pieces.get(sentence[position].lower(), ()) + pieces.get("", ())
+        longest = max((m.end() for p in candidates if (m := p.match(sentence, position))), default=position)
+        text = sentence[position:longest]
+        if " " not in text.strip() and not (text.isupper() and len(text) >= 4):
+            continue  # one ordinary word ("News") is too weak to cut at
+        spans.append((position, longest))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     chosen: list[tuple[int, int]] = []
     for start, end in spans:
@@ -65,12 +71,12 @@ def _cut_at_cues(sentence: str) -> Iterator[str]:
         yield rest
 
 
-def split_blocks(text: str, language: str = "en") -> list[str]:
+def split_blocks(text: str) -> list[str]:
     """One block a non-empty line; lines that hold a whole page are split into sentences."""
-    return page_blocks(text, language)[0]
+    return page_blocks(text)[0]
 
 
-def page_blocks(text: str, language: str = "en") -> tuple[list[str], bool]:
+def page_blocks(text: str) -> tuple[list[str], bool]:
     """The blocks of a page, and whether most of them are sentences cut from long lines."""
     blocks: list[str] = []
     from_long_lines = 0
@@ -79,7 +85,7 @@ def page_blocks(text: str, language: str = "en") -> tuple[list[str], bool]:
         if not line:
             continue
         if len(line) > LONG_LINE_CHARS:
-            pieces = split_long_line(line, language)
+            pieces = split_long_line(line)
             blocks.extend(pieces)
             from_long_lines += len(pieces)
         else:

@@ -59,6 +59,7 @@ class Block:
     reason: str | None = None  # None: kept as article
     rule: str = ""  # which rule decided, for --explain
     tokens: list[str] = field(default_factory=list)
+    profile: Counter = field(default_factory=Counter)
 
     def signals(self) -> dict:
         return {"chars": self.chars, "words": self.n_words, "stopword_density": round(self.stopword_density, 3),
@@ -86,7 +87,8 @@ def _measure(text: str) -> Block:
     block.heading_like = (not block.terminal or sig.is_question(text)) and len(text) <= 200 and not block.bullet
     block.capitalised = sig.capitalised_share(raw)
     block.separators = sig.separator_count(text)
-    block.cue = cue_reason(text, block.n_words)
+    block.cue = cue_reason(text, block.n_words, set(block.tokens))
+    block.profile = sig.stopword_profile(block.tokens)
     if block.cue is None and block.n_words <= 14 and looks_like_date(text) and date_share(text) >= DATE_SHARE:
         block.cue = "date_widget" if block.n_words <= 6 and not block.terminal else "dateline"
     return block
@@ -97,7 +99,7 @@ def page_language(blocks: list[Block]) -> str | None:
     total: Counter = Counter()
     for block in blocks:
         if block.n_words >= 8 and block.cue is None:
-            total.update(sig.stopword_profile(block.tokens))
+            total.update(block.profile)
     language, _ = sig.guess_language(total)
     return language
 
@@ -107,7 +109,7 @@ def _densities(blocks: list[Block], language: str | None) -> bool:
     language has no stoplist worth the name (densities then say nothing)."""
     words_total = hits_total = 0
     for block in blocks:
-        profile = sig.stopword_profile(block.tokens)
+        profile = block.profile
         hits = profile.get(language, 0) if language else 0
         block.stopword_density = hits / block.n_words if block.n_words else 0.0
         block.language, block.language_lead = sig.guess_language(profile)
@@ -216,6 +218,10 @@ def _norm(text: str) -> str:
     return " ".join(sig.words(text))
 
 
+def _block_norm(block: Block) -> str:
+    return " ".join(block.tokens)
+
+
 def _is_name_line(block: Block) -> bool:
     """A byline or a credit: a few capitalised words and no stopwords ("Lucía Ferrer Benlloch")."""
     return (block.n_words <= 6 and block.capitalised >= 0.99 and block.stopword_density == 0
@@ -239,16 +245,18 @@ def choose_title(blocks: list[Block], before: int) -> int | None:
     if not candidates:
         return None
     best = candidates[0]
-    best_norm = _norm(blocks[best].text)
+    best_norm = _block_norm(blocks[best])
     for i in candidates[1:]:
-        norm = _norm(blocks[i].text)
+        norm = _block_norm(blocks[i])
         if norm.startswith(best_norm) and len(norm) > len(best_norm):
             best, best_norm = i, norm
     return best
 
 
 def _is_title_copy(block: Block, title_norm: str) -> bool:
-    norm = _norm(block.text)
+    if block.chars > 3 * len(title_norm) + 40:
+        return False
+    norm = _block_norm(block)
     if not norm or len(norm) < 12:
         return False
     if norm == title_norm:
@@ -305,7 +313,7 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
     title_index = None
     if known_title:
         known = _norm(known_title)
-        title_index = next((i for i, b in enumerate(blocks) if _norm(b.text) == known), None)
+        title_index = next((i for i, b in enumerate(blocks) if _block_norm(b) == known), None)
     if title_index is None and not (from_extractor and known_title):
         title_index = choose_title(blocks, first_prose)
     title = blocks[title_index].text if title_index is not None else known_title
@@ -331,14 +339,14 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
         blocks[i].in_main_text = True
 
     _mark_author_bio(blocks, title_index)
-    head_end = start
+    previous_reason = None
     for i, block in enumerate(blocks):
-        if block.in_main_text or block.reason:
-            continue
-        if i < head_end:
-            _judge_head(blocks, i, title_index)
-        else:
-            _mark(block, _tail_reason(blocks, i), "after the main text")
+        if not (block.in_main_text or block.reason):
+            if i < start:
+                _judge_head(blocks, i, title_index)
+            else:
+                _mark(block, _tail_reason(block, previous_reason), "after the main text")
+        previous_reason = block.reason or previous_reason
     return Decision(title, blocks, language, title_index)
 
 
@@ -437,13 +445,9 @@ def _mark_author_bio(blocks: list[Block], title_index: int | None) -> None:
             _mark(blocks[i], "author_bio", "starts with the byline's name, after the story")
 
 
-def _tail_reason(blocks: list[Block], i: int) -> str:
-    block = blocks[i]
-    previous = next((b.reason for b in reversed(blocks[:i]) if b.reason), None)
-    if previous in ("recommendations", "related_links"):
+def _tail_reason(block: Block, previous_reason: str | None) -> str:
+    if previous_reason in ("recommendations", "related_links"):
         return "related_links"
     if block.heading_like and block.n_words >= 4 and block.separators <= 1:
         return "related_links"  # a title-like line after the story: another article's title
-    if block.separators >= 2:
-        return "footer"
     return "footer"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -27,9 +28,116 @@ def _cue_files() -> list[dict[str, list[str]]]:
     return loaded
 
 
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_LEADING_LITERAL = re.compile(r"[^\W\d_]+|[^\w\s\\()\[\]|.*+?{}^$]")
+
+
+_WORD_END = ("", " ", "\\b", "\\s", ")", "|", "-", ":", ",", ".", "$")
+
+
+def _leading_literals(alternative: str) -> list[tuple[str, bool]] | None:
+    """What every match of a pattern alternative starts with: (text in lower case, whether
+    it is a whole word), one entry per branch of a leading group; None when it starts with a
+    construct (a class, a repeat) rather than plain text."""
+    if alternative.startswith("\\b"):
+        alternative = alternative[2:]
+    if alternative.startswith("("):
+        found: list[tuple[str, bool]] = []
+        branches = _alternatives(alternative)
+        if branches == [alternative]:
+            return None  # a group that repeats or is optional: no fixed start
+        for branch in branches:
+            literals = _leading_literals(branch)
+            if literals is None:
+                return None
+            found.extend(literals)
+        return found or None
+    if len(alternative) >= 2 and alternative[0] == "\\" and not alternative[1].isalnum():
+        return [(alternative[1], False)]
+    match = _LEADING_LITERAL.match(alternative)
+    if not match:
+        return None
+    literal = match.group(0).lower()
+    after = alternative[match.end():]
+    if after[:1] in ("?", "*", "{"):
+        return [(literal[:-1], False)] if len(literal) > 1 else None  # "cookies?": the s is optional
+    whole = literal.isalpha() and any(after.startswith(end) for end in _WORD_END if end) or not after
+    return [(literal, whole)]
+
+
+def _top_level(pattern: str) -> list[str]:
+    """A pattern cut at its top-level `|` (outside groups and classes)."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+@dataclass(frozen=True)
+class GatedPattern:
+    """A cue that can only match where one of its leading words occurs: a word or substring
+    test (fast) decides whether the regular expression (slow) is worth running."""
+
+    pattern: re.Pattern
+    words: frozenset[str] = frozenset()
+    substrings: tuple[str, ...] = ()
+    always: bool = False
+
+    def may_match(self, tokens: set[str], lowered: str) -> bool:
+        return (self.always or not self.words.isdisjoint(tokens)
+                or any(s in lowered for s in self.substrings))
+
+
+def _gated(pattern: str) -> GatedPattern:
+    compiled = re.compile(pattern, re.IGNORECASE)
+    words, substrings = set(), set()
+    for alternative in _top_level(pattern):
+        literals = _leading_literals(alternative)
+        if literals is None:
+            return GatedPattern(compiled, always=True)
+        for literal, whole in literals:
+            (words if whole else substrings).add(literal)
+    return GatedPattern(compiled, frozenset(words), tuple(sorted(substrings)))
+
+
+@dataclass(frozen=True)
+class ReasonCues:
+    """A reason's cues: whole-line cues tried at the line's start only, the others gated."""
+
+    reason: str
+    line: re.Pattern | None  # the `^...` cues that start with plain text, used with match()
+    line_always: re.Pattern | None  # the `^...` cues that start with a construct
+    anywhere: tuple[GatedPattern, ...]
+
+    def found_in(self, text: str, lowered: str) -> bool:
+        if self.line and self.line.match(text):
+            return True
+        return any(p.search(text, lowered) for p in self.anywhere)
+
+
+def _alternation(patterns: list[str]) -> re.Pattern | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+
+
 @cache
-def cue_patterns() -> dict[str, re.Pattern]:
-    """One compiled alternation per reason, over every language's cue file."""
+def merged_cues() -> dict[str, list[str]]:
+    """Every language's cue patterns, per reason, in REASONS order."""
     merged: dict[str, list[str]] = {}
     for data in _cue_files():
         for reason, patterns in data.items():
@@ -38,28 +146,118 @@ def cue_patterns() -> dict[str, re.Pattern]:
             if reason not in REASONS:
                 raise ValueError(f"cue file names an unknown reason {reason!r} (known: {', '.join(REASONS)})")
             merged.setdefault(reason, []).extend(patterns)
-    return {reason: re.compile("|".join(f"(?:{p})" for p in merged[reason]), re.IGNORECASE)
-            for reason in REASONS if reason in merged}
+    return {reason: merged[reason] for reason in REASONS if reason in merged}
 
 
 @cache
-def any_cue() -> re.Pattern:
-    """A single pattern that matches wherever some reason's cue does: one test for most blocks."""
-    return re.compile("|".join(f"(?:{p.pattern})" for p in cue_patterns().values()), re.IGNORECASE)
+def reason_cues() -> tuple[ReasonCues, ...]:
+    found = []
+    for reason, patterns in merged_cues().items():
+        line = [p[1:] for p in patterns if p.startswith("^")]
+        plain = [p for p in line if _line_openers(p) is not None]
+        construct = [p for p in line if _line_openers(p) is None]
+        anywhere = tuple(_gated(p) for p in patterns if not p.startswith("^"))
+        found.append(ReasonCues(reason, _alternation(plain), _alternation(construct), anywhere))
+    return tuple(found)
 
 
-def cue_reason(text: str, n_words: int) -> str | None:
-    """The removal reason whose cue phrase the block carries, or None."""
-    limit = MAX_COOKIE_CHARS if len(text) > MAX_CUE_CHARS and "cookie" in text.lower() else MAX_CUE_CHARS
-    if len(text) > limit or not any_cue().search(text):
+@cache
+def cue_patterns() -> dict[str, re.Pattern]:
+    """One compiled alternation per reason, over every language's cue file."""
+    return {reason: _alternation(patterns) for reason, patterns in merged_cues().items()}
+
+
+def _line_openers(pattern: str) -> list[tuple[str, bool]] | None:
+    """What a whole-line cue (without its ^) can start with, or None for a construct."""
+    found: list[tuple[str, bool]] = []
+    for alternative in _top_level(pattern):
+        literals = _leading_literals(alternative)
+        if literals is None:
+            return None
+        found.extend(literals)
+    return found
+
+
+@cache
+def _line_cue_openers() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The first words (and first characters) that the plain-text whole-line cues start
+    with; a block that starts otherwise is not tried against them."""
+    words, prefixes = set(), set()
+    for patterns in merged_cues().values():
+        for pattern in patterns:
+            if pattern.startswith("^"):
+                for literal, whole in _line_openers(pattern[1:]) or ():
+                    (words if whole else prefixes).add(literal)
+    return frozenset(words), tuple(sorted(prefixes))
+
+
+def _may_open_a_line_cue(lowered: str, first_word: str) -> bool:
+    words, prefixes = _line_cue_openers()
+    return first_word in words or lowered.startswith(prefixes)
+
+
+@dataclass(frozen=True)
+class CueIndex:
+    """Every floating cue, reachable from the words and substrings that open it."""
+
+    patterns: tuple[tuple[int, str, re.Pattern], ...]  # (rank, reason, pattern) in REASONS order
+    by_word: dict[str, tuple[int, ...]]
+    by_substring: tuple[tuple[str, tuple[int, ...]], ...]
+    always: tuple[int, ...]
+
+
+@cache
+def cue_index() -> CueIndex:
+    patterns, by_word, by_substring, always = [], {}, {}, []
+    for cues in reason_cues():
+        for gated in cues.anywhere:
+            rank = len(patterns)
+            patterns.append((rank, cues.reason, gated.pattern))
+            if gated.always:
+                always.append(rank)
+            for word in gated.words:
+                by_word.setdefault(word, []).append(rank)
+            for substring in gated.substrings:
+                by_substring.setdefault(substring, []).append(rank)
+    return CueIndex(tuple(patterns), {w: tuple(r) for w, r in by_word.items()},
+                    tuple((k, tuple(v)) for k, v in by_substring.items()), tuple(always))
+
+
+def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str | None:
+    """The removal reason whose cue phrase the block carries, or None.
+
+    `tokens`: the block's lower-case words, when the caller has them already.
+    """
+    long_block = len(text) > MAX_CUE_CHARS
+    lowered = text.lower()
+    if long_block and (len(text) > MAX_COOKIE_CHARS or "cookie" not in lowered):
         return None
-    for reason, pattern in cue_patterns().items():
-        if len(text) > MAX_CUE_CHARS and reason != "cookie_consent":
-            continue
-        if reason == "byline" and n_words > MAX_BYLINE_WORDS:
-            continue
-        if pattern.search(text):
-            return reason
+    if tokens is None:
+        tokens = set(_WORD.findall(lowered))
+    index = cue_index()
+    candidates = set(index.always)
+    for token in tokens:
+        ranks = index.by_word.get(token)
+        if ranks:
+            candidates.update(ranks)
+    for substring, ranks in index.by_substring:
+        if substring in lowered:
+            candidates.update(ranks)
+    floating = sorted(candidates)
+    first = _WORD.match(lowered)
+    maybe_line = _may_open_a_line_cue(lowered, first.group(0) if first else "")
+    position = 0
+    for cues in reason_cues():
+        skip = (long_block and cues.reason != "cookie_consent") or (
+            cues.reason == "byline" and n_words > MAX_BYLINE_WORDS)
+        if not skip and ((maybe_line and cues.line and cues.line.match(text))
+                         or (cues.line_always and cues.line_always.match(text))):
+            return cues.reason
+        while position < len(floating) and index.patterns[floating[position]][1] == cues.reason:
+            _, reason, pattern = index.patterns[floating[position]]
+            position += 1
+            if not skip and pattern.search(text):
+                return reason
     return None
 
 
@@ -96,23 +294,29 @@ def _alternatives(pattern: str) -> list[str]:
 
 
 @cache
-def embedded_cues() -> tuple[re.Pattern, ...]:
+def embedded_cues() -> tuple[re.Pattern, dict[str, tuple[re.Pattern, ...]]]:
     """Widget headings and labels as they appear inside a page that lost its line breaks.
 
-    Made from the whole-line cues of the widget reasons, one pattern each, so that the
-    longest phrase at a place wins ("Listen to this article", not "Listen").
+    Made from the whole-line cues of the widget reasons: a combined pattern finds where
+    one may start, and each phrase alone (one pattern per alternative) says how far it
+    goes, so that the longest wins ("Listen to this article", not "Listen").
     """
-    found = []
+    bodies = []
     for reason in ("navigation", "share", "recommendations", "comments", "advertisement", "newsletter",
                    "subscription", "seo_faq", "legal"):
-        for data in _cue_files():
-            for pattern in data.get(reason, []):
-                if not (pattern.startswith("^") and pattern.endswith("$")):
-                    continue
-                for body in _alternatives(pattern[1:-1]):
-                    body = re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body)
-                    found.append(re.compile(r"(?<!\w)(?:" + body + r")(?!\w)", re.IGNORECASE))
-    return tuple(found)
+        for pattern in merged_cues().get(reason, []):
+            if not (pattern.startswith("^") and pattern.endswith("$")):
+                continue
+            for body in _alternatives(pattern[1:-1]):
+                bodies.append(re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body))
+    by_first: dict[str, list[re.Pattern]] = {}
+    for body in bodies:
+        literals = _leading_literals(body) or [("", False)]
+        piece = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+        for first in {literal[:1] for literal, _ in literals}:
+            by_first.setdefault(first, []).append(piece)
+    finder = re.compile(r"(?<!\w)(?=" + "|".join(f"(?:{b})" for b in bodies) + r")", re.IGNORECASE)
+    return finder, {k: tuple(v) for k, v in by_first.items()}
 
 
 @cache

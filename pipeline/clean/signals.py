@@ -39,12 +39,13 @@ def stopword_index() -> dict[str, tuple[str, ...]]:
 def stopword_profile(tokens: list[str]) -> Counter:
     """How many of the tokens are stopwords of each language."""
     index = stopword_index()
-    counts: Counter = Counter()
+    counts: dict[str, int] = {}
     for token in tokens:
         langs = index.get(token)
         if langs:
-            counts.update(langs)
-    return counts
+            for language in langs:
+                counts[language] = counts.get(language, 0) + 1
+    return Counter(counts)
 
 
 def guess_language(profile: Counter) -> tuple[str | None, float]:
