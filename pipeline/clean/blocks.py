@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pipeline.clean.cues import embedded_cues
 
 LONG_LINE_CHARS = 2500  # longer than any paragraph: the page lost its line breaks
+_CAPITALISED_WORD = re.compile(r"(?<!\w)[^\W\d_a-zß-ÿ]")
+_WORD_AT = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 # A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
 # A regular expression rather than pysbd (pipeline.text.split_sentences): the blocks only
 # need to be cut where furniture may start, and pysbd takes ~12 ms on a 5 KB line.
@@ -18,7 +19,8 @@ _ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?…\"”»’)])\s+(?=[\"“«(¿¡]?
 
 
 def normalise_space(line: str) -> str:
-    return _SPACES.sub(" ", line).strip()
+    """White space (non-breaking and wide spaces included) collapsed to single spaces."""
+    return " ".join(line.split())
 
 
 def split_long_line(line: str) -> list[str]:
@@ -38,14 +40,17 @@ def split_long_line(line: str) -> list[str]:
 def _heading_spans(sentence: str) -> list[tuple[int, int]]:
     """Where widget headings sit in a sentence: capitalised, two words or more (or one in
     capitals), longest first where they overlap."""
-    finder, pieces = embedded_cues()
+    pieces = embedded_cues()
     spans = []
-    for start in finder.finditer(sentence):
+    # Only a capitalised phrase is a heading: "most read" inside a sentence is prose.
+    for start in _CAPITALISED_WORD.finditer(sentence):
         position = start.start()
-        if not sentence[position:position + 1].isupper():
-            continue  # "most read" inside a sentence is prose
-        candidates = pieces.get(sentence[position].lower(), ()) + pieces.get("", ())
+        word = _WORD_AT.match(sentence, position)
+        rest = sentence[position:position + 40].lower()
+        candidates = pieces.at(word.group(0).lower() if word else "", rest)
         longest = max((m.end() for p in candidates if (m := p.match(sentence, position))), default=position)
+        if longest == position:
+            continue
         text = sentence[position:longest]
         if " " not in text.strip() and not (text.isupper() and len(text) >= 4):
             continue  # one ordinary word ("News") is too weak to cut at

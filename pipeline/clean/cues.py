@@ -29,7 +29,7 @@ def _cue_files() -> list[dict[str, list[str]]]:
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_LEADING_LITERAL = re.compile(r"[^\W\d_]+|[^\w\s\\()\[\]|.*+?{}^$]")
+_LEADING_LITERAL = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[^\w\s\\()\[\]|.*+?{}^$]")
 
 
 _WORD_END = ("", " ", "\\b", "\\s", ")", "|", "-", ":", ",", ".", "$")
@@ -41,6 +41,8 @@ def _leading_literals(alternative: str) -> list[tuple[str, bool]] | None:
     construct (a class, a repeat) rather than plain text."""
     if alternative.startswith("\\b"):
         alternative = alternative[2:]
+    if alternative.startswith("(?-i:"):
+        alternative = "(" + alternative[5:]  # case-sensitive: the lower-case literal still gates
     if alternative.startswith("("):
         found: list[tuple[str, bool]] = []
         branches = _alternatives(alternative)
@@ -104,15 +106,79 @@ class GatedPattern:
                 or any(s in lowered for s in self.substrings))
 
 
+def _required_word(alternative: str) -> tuple[str, bool] | None:
+    """The longest plain word every match of an alternative must contain (outside groups,
+    classes and repeats), in lower case, and whether it stands as a whole word."""
+    best: tuple[str, bool] | None = None
+    depth, i, in_class = 0, 0, False
+    while i < len(alternative):
+        char = alternative[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0 and char.isalpha():
+            j = i
+            while j < len(alternative) and alternative[j].isalpha():
+                j += 1
+            word, after = alternative[i:j].lower(), alternative[j:]
+            before = alternative[:i]
+            if after[:1] in ("?", "*", "{"):
+                word, whole = word[:-1], False
+            else:
+                whole = (not before or before.endswith((" ", "\\b", "(", ")", "|"))) and (
+                    not after or after.startswith(_WORD_END[1:]))
+            if len(word) >= 3 and (best is None or len(word) > len(best[0])):
+                best = (word, whole)
+            i = j
+            continue
+        i += 1
+    return best
+
+
+def _leading_class(alternative: str) -> list[tuple[str, bool]] | None:
+    """`[|/]...`: a match starts with one of the class's characters."""
+    match = re.match(r"\[([^\]\\^-]+)\]", alternative)
+    return [(char, False) for char in match.group(1)] if match else None
+
+
+def _required_symbol(alternative: str) -> list[tuple[str, bool]] | None:
+    """A symbol such as © written plainly in the pattern, outside any group or class."""
+    depth = 0
+    for i, char in enumerate(alternative):
+        if char == "(" and (i == 0 or alternative[i - 1] != "\\"):
+            depth += 1
+        elif char == ")" and (i == 0 or alternative[i - 1] != "\\"):
+            depth -= 1
+        elif depth == 0 and not char.isascii() and not char.isalnum():
+            return [(char, False)]
+    return None
+
+
 def _gated(pattern: str) -> GatedPattern:
     compiled = re.compile(pattern, re.IGNORECASE)
     words, substrings = set(), set()
-    for alternative in _top_level(pattern):
-        literals = _leading_literals(alternative)
-        if literals is None:
-            return GatedPattern(compiled, always=True)
-        for literal, whole in literals:
-            (words if whole else substrings).add(literal)
+    for top in _top_level(pattern):
+        top = top[2:] if top.startswith("\\b") else top
+        branches = _alternatives(top) if top.startswith("(") else [top]
+        for alternative in branches:
+            required = _required_word(alternative)
+            if required is None:
+                literals = _leading_literals(alternative) or _leading_class(alternative) or _required_symbol(alternative)
+                if literals is None:
+                    return GatedPattern(compiled, always=True)
+                for literal, whole in literals:
+                    (words if whole else substrings).add(literal)
+                continue
+            word, whole = required
+            (words if whole else substrings).add(word)
     return GatedPattern(compiled, frozenset(words), tuple(sorted(substrings)))
 
 
@@ -191,6 +257,20 @@ def _line_cue_openers() -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(words), tuple(sorted(prefixes))
 
 
+@cache
+def _any_line_plain() -> re.Pattern:
+    """The whole-line cues that start with plain text, all reasons at once."""
+    patterns = [c.line.pattern for c in reason_cues() if c.line]
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x", re.IGNORECASE)
+
+
+@cache
+def _any_line_always() -> re.Pattern:
+    """The whole-line cues that start with a construct, all reasons at once."""
+    patterns = [c.line_always.pattern for c in reason_cues() if c.line_always]
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x", re.IGNORECASE)
+
+
 def _may_open_a_line_cue(lowered: str, first_word: str) -> bool:
     words, prefixes = _line_cue_openers()
     return first_word in words or lowered.startswith(prefixes)
@@ -202,6 +282,7 @@ class CueIndex:
 
     patterns: tuple[tuple[int, str, re.Pattern], ...]  # (rank, reason, pattern) in REASONS order
     by_word: dict[str, tuple[int, ...]]
+    words: frozenset[str]
     by_substring: tuple[tuple[str, tuple[int, ...]], ...]
     always: tuple[int, ...]
 
@@ -219,7 +300,7 @@ def cue_index() -> CueIndex:
                 by_word.setdefault(word, []).append(rank)
             for substring in gated.substrings:
                 by_substring.setdefault(substring, []).append(rank)
-    return CueIndex(tuple(patterns), {w: tuple(r) for w, r in by_word.items()},
+    return CueIndex(tuple(patterns), {w: tuple(r) for w, r in by_word.items()}, frozenset(by_word),
                     tuple((k, tuple(v)) for k, v in by_substring.items()), tuple(always))
 
 
@@ -236,16 +317,18 @@ def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str |
         tokens = set(_WORD.findall(lowered))
     index = cue_index()
     candidates = set(index.always)
-    for token in tokens:
-        ranks = index.by_word.get(token)
-        if ranks:
-            candidates.update(ranks)
+    for token in index.words.intersection(tokens):
+        candidates.update(index.by_word[token])
     for substring, ranks in index.by_substring:
         if substring in lowered:
             candidates.update(ranks)
-    floating = sorted(candidates)
     first = _WORD.match(lowered)
     maybe_line = _may_open_a_line_cue(lowered, first.group(0) if first else "")
+    if not (candidates or maybe_line or _any_line_always().match(text)):
+        return None  # most article paragraphs stop here
+    if maybe_line and not _any_line_plain().match(text):
+        maybe_line = False
+    floating = sorted(candidates)
     position = 0
     for cues in reason_cues():
         skip = (long_block and cues.reason != "cookie_consent") or (
@@ -293,30 +376,48 @@ def _alternatives(pattern: str) -> list[str]:
     return [pattern[bounds[k] + 1:bounds[k + 1]] + rest for k in range(len(bounds) - 1)]
 
 
+@dataclass(frozen=True)
+class EmbeddedCues:
+    """Widget headings that may sit inside a sentence, reachable from their first word."""
+
+    by_word: dict[str, tuple[re.Pattern, ...]]
+    by_prefix: tuple[tuple[str, re.Pattern], ...]
+    prefixes: tuple[str, ...]
+
+    def at(self, lowered_word: str, lowered_rest: str) -> tuple[re.Pattern, ...]:
+        found = self.by_word.get(lowered_word, ())
+        if lowered_rest.startswith(self.prefixes):
+            found += tuple(p for prefix, p in self.by_prefix if lowered_rest.startswith(prefix))
+        return found
+
+
 @cache
-def embedded_cues() -> tuple[re.Pattern, dict[str, tuple[re.Pattern, ...]]]:
+def embedded_cues() -> EmbeddedCues:
     """Widget headings and labels as they appear inside a page that lost its line breaks.
 
-    Made from the whole-line cues of the widget reasons: a combined pattern finds where
-    one may start, and each phrase alone (one pattern per alternative) says how far it
-    goes, so that the longest wins ("Listen to this article", not "Listen").
+    Made from the whole-line cues of the widget reasons, one pattern per alternative, so
+    that the longest phrase at a place can win ("Listen to this article", not "Listen").
     """
-    bodies = []
+    by_word: dict[str, list[re.Pattern]] = {}
+    by_prefix: list[tuple[str, re.Pattern]] = []
     for reason in ("navigation", "share", "recommendations", "comments", "advertisement", "newsletter",
                    "subscription", "seo_faq", "legal"):
         for pattern in merged_cues().get(reason, []):
             if not (pattern.startswith("^") and pattern.endswith("$")):
                 continue
             for body in _alternatives(pattern[1:-1]):
-                bodies.append(re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body))
-    by_first: dict[str, list[re.Pattern]] = {}
-    for body in bodies:
-        literals = _leading_literals(body) or [("", False)]
-        piece = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
-        for first in {literal[:1] for literal, _ in literals}:
-            by_first.setdefault(first, []).append(piece)
-    finder = re.compile(r"(?<!\w)(?=" + "|".join(f"(?:{b})" for b in bodies) + r")", re.IGNORECASE)
-    return finder, {k: tuple(v) for k, v in by_first.items()}
+                body = re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body)
+                piece = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+                literals = _leading_literals(body)
+                if literals is None:
+                    continue  # starts with digits or symbols: never at a capitalised word
+                for literal, whole in literals:
+                    if whole:
+                        by_word.setdefault(literal, []).append(piece)
+                    else:
+                        by_prefix.append((literal, piece))
+    return EmbeddedCues({k: tuple(v) for k, v in by_word.items()}, tuple(by_prefix),
+                        tuple(sorted({prefix for prefix, _ in by_prefix})))
 
 
 @cache

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from functools import cache
 from importlib import resources
+from itertools import chain
 
 from pipeline.text import stopwords, words
 
@@ -39,24 +40,19 @@ def stopword_index() -> dict[str, tuple[str, ...]]:
 def stopword_profile(tokens: list[str]) -> Counter:
     """How many of the tokens are stopwords of each language."""
     index = stopword_index()
-    counts: dict[str, int] = {}
-    for token in tokens:
-        langs = index.get(token)
-        if langs:
-            for language in langs:
-                counts[language] = counts.get(language, 0) + 1
-    return Counter(counts)
+    return Counter(chain.from_iterable([index[t] for t in tokens if t in index]))
 
 
 def guess_language(profile: Counter) -> tuple[str | None, float]:
     """The language with most stopword hits and its lead over the next one (hits ratio)."""
-    if not profile:
-        return None, 0.0
-    ranked = profile.most_common(2)
-    best, hits = ranked[0]
+    best, hits, second = None, 0, 0
+    for language, count in profile.items():
+        if count > hits:
+            best, hits, second = language, count, hits
+        elif count > second:
+            second = count
     if hits < MIN_PROFILE_HITS:
         return None, 0.0
-    second = ranked[1][1] if len(ranked) > 1 else 0
     return best, hits / max(1, second)
 
 
@@ -80,7 +76,7 @@ def capitalised_share(raw_words: list[str]) -> float:
     """Share of words that start with a capital letter (menus, names, title case)."""
     if not raw_words:
         return 0.0
-    return sum(1 for w in raw_words if w[:1].isupper()) / len(raw_words)
+    return sum(map(str.isupper, [w[0] for w in raw_words])) / len(raw_words)
 
 
 def starts_lowercase(text: str) -> bool:
