@@ -253,6 +253,23 @@ def choose_title(blocks: list[Block], before: int) -> int | None:
     return best
 
 
+def _find_known_title(blocks: list[Block], known_title: str) -> int | None:
+    """The block that is the page's headline as its metadata gives it: the same words, or a
+    fuller form of them (metadata titles are often shortened or carry the site's name)."""
+    known = _norm(known_title)
+    known_words = set(known.split())
+    for i, block in enumerate(blocks[:12]):
+        norm = _block_norm(block)
+        if norm == known:
+            return i
+        if not block.heading_like or not known_words or block.cue:
+            continue
+        words = set(block.tokens)
+        if len(known_words & words) >= 0.8 * len(known_words) and len(words) <= 2 * len(known_words):
+            return i
+    return None
+
+
 def _is_title_copy(block: Block, title_norm: str) -> bool:
     if block.chars > 3 * len(title_norm) + 40:
         return False
@@ -279,7 +296,7 @@ SENTENCE_LENGTH_SCALE = 0.5
 
 
 def classify(texts: list[str], *, from_extractor: bool = False, known_title: str = "",
-             sentences: bool = False) -> Decision:
+             known_author: str = "", sentences: bool = False) -> Decision:
     """Decide the title and which blocks are furniture.
 
     `sentences`: the blocks are sentences of a page without line breaks, not paragraphs.
@@ -312,8 +329,7 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
         first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == NEAR_GOOD), len(blocks))
     title_index = None
     if known_title:
-        known = _norm(known_title)
-        title_index = next((i for i, b in enumerate(blocks) if _block_norm(b) == known), None)
+        title_index = _find_known_title(blocks, known_title)
     if title_index is None and not (from_extractor and known_title):
         title_index = choose_title(blocks, first_prose)
     title = blocks[title_index].text if title_index is not None else known_title
@@ -338,7 +354,7 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
     for i in range(start, end + 1):
         blocks[i].in_main_text = True
 
-    _mark_author_bio(blocks, title_index)
+    _mark_author_bio(blocks, title_index, known_author)
     previous_reason = None
     for i, block in enumerate(blocks):
         if not (block.in_main_text or block.reason):
@@ -397,6 +413,9 @@ def _mark_related_runs(blocks: list[Block]) -> None:
                 break
             if _story_goes_on(other):
                 break  # the heading was an inline widget inside the story
+            following = blocks[blocks.index(other, i) + 1] if blocks.index(other, i) + 1 < len(blocks) else None
+            if other.heading_like and following is not None and _story_goes_on(following) and following.chars >= 150:
+                break  # a subheading of the story, with its paragraph after it
             _mark(other, "related_links", "listed under a related-articles heading")
 
 
@@ -433,9 +452,11 @@ def _byline_names(blocks: list[Block], title_index: int | None) -> list[str]:
     return names
 
 
-def _mark_author_bio(blocks: list[Block], title_index: int | None) -> None:
+def _mark_author_bio(blocks: list[Block], title_index: int | None, known_author: str = "") -> None:
     """A paragraph at the end that starts with the byline's name is the author's bio."""
     names = _byline_names(blocks, title_index)
+    if known_author:
+        names.extend(name.strip() for name in known_author.split(";") if len(name.strip()) > 3)
     if not names:
         return
     kept = [i for i, b in enumerate(blocks) if b.in_main_text and not b.reason]

@@ -22,6 +22,10 @@ _DROP = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>", re.IGN
 _BREAK = re.compile(r"<(/?(p|div|br|li|h[1-6]|tr|section|article|header|footer|nav|aside|ul|ol|table|blockquote)\b)[^>]*>",
                     re.IGNORECASE)
 _LIST_MARK = re.compile(r"^- ")
+# Class names sites give the standfirst (standfirst, chapô, sommario, Vorspann, entradilla...).
+_STANDFIRST_CLASSES = ("standfirst", "chapo", "chapeau", "sommario", "summary", "dek", "subtitle", "subheadline",
+                       "lead", "teaser", "intro", "vorspann", "entradilla", "subtitulo", "excerpt", "abstract",
+                       "description", "strapline", "kicker-sub")
 HEAD_SCAN_CHARS = 200_000  # metadata lives in <head>; a huge page is not scanned whole
 
 
@@ -75,6 +79,36 @@ def visible_text_blocks(html: str) -> list[str]:
     return [line for line in (normalise_space(x) for x in text.split("\n")) if line]
 
 
+STANDFIRST_MIN_WORDS = 8
+
+
+def headline_and_standfirst(html: str, title: str = "") -> tuple[str, str]:
+    """The page's <h1> (the one that carries the title, when a dialog has an <h1> too) and
+    the element after it that the site marks as its standfirst."""
+    try:
+        from lxml import html as lxml_html  # installed with trafilatura
+
+        root = lxml_html.document_fromstring(html)
+    except (ValueError, TypeError, RecursionError, Exception):  # noqa: BLE001 - lxml raises its own types
+        return "", ""
+    title_words = set(title.lower().split())
+    headings = [h for h in root.iter("h1") if normalise_space(h.text_content())]
+    headings.sort(key=lambda h: -len(title_words & set(h.text_content().lower().split())))
+    for h1 in headings:
+        headline = normalise_space(h1.text_content())
+        sibling = h1.getnext()
+        hops = 0
+        while sibling is not None and hops < 3:
+            tag = sibling.tag if isinstance(sibling.tag, str) else ""
+            text = normalise_space(sibling.text_content()) if tag else ""
+            if tag in ("p", "h2", "div") and len(text.split()) >= STANDFIRST_MIN_WORDS and "class" in sibling.attrib \
+                    and any(k in sibling.attrib["class"].lower() for k in _STANDFIRST_CLASSES):
+                return headline, text
+            sibling, hops = sibling.getnext(), hops + 1
+        return headline, ""
+    return "", ""
+
+
 def extract(html: str) -> ExtractedPage:
     """Main text blocks and metadata of an HTML page."""
     page = ExtractedPage(blocks=[], declared_language=declared_language(html), url=source_url(html))
@@ -96,6 +130,11 @@ def extract(html: str) -> ExtractedPage:
     text = doc.text or ""
     page.blocks = [b for b in (normalise_space(_LIST_MARK.sub("", line)) for line in text.split("\n")) if b]
     page.title = normalise_space(doc.title or "")
+    headline, standfirst = headline_and_standfirst(html, page.title)
+    if headline and standfirst and standfirst not in page.blocks:
+        # trafilatura leaves out the standfirst that sits in the header beside the <h1>;
+        # the classifier sees it under the headline, where a standfirst belongs.
+        page.blocks = [headline, standfirst, *(b for b in page.blocks if b != headline)]
     page.url = page.url or doc.url
     page.metadata = {k: v for k, v in (("author", doc.author), ("date", doc.date), ("sitename", doc.sitename),
                                        ("description", doc.description)) if v}

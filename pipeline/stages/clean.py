@@ -48,7 +48,8 @@ class CleanStage:
 
             page = extract(source.text)
             extractor = page.extractor
-            decision = classify(page.blocks, from_extractor=extractor == "trafilatura", known_title=page.title)
+            decision = classify(page.blocks, from_extractor=extractor == "trafilatura", known_title=page.title,
+                                known_author=page.metadata.get("author", ""))
             record.declared_language = page.declared_language
             record.url = page.url
             record.metadata = dict(page.metadata)
