@@ -35,6 +35,7 @@ TEASER_MAX_CHARS = 700  # a block in another language longer than this is a quot
 DATE_SHARE = 0.6
 
 GOOD, NEAR_GOOD, SHORT, BAD = "good", "near-good", "short", "bad"
+TRANSPARENT = "transparent"  # in the context pass only: a label the neighbours look through
 
 
 @dataclass(slots=True)
@@ -158,30 +159,36 @@ def _neighbour(classes: list[str], i: int, step: int, ignore: tuple[str, ...]) -
 TRANSPARENT_CUES = ("advertisement", "caption", "share", "dateline", "date_widget", "byline")
 
 
+def _is_inline_link(block: Block) -> bool:
+    """"Read also: <title>" inside a story: furniture, but its neighbours are still story."""
+    head, colon, rest = block.text.partition(":")
+    return block.cue == "recommendations" and bool(colon) and len(rest.strip()) > 10 and len(head) < 40
+
+
 def _revise_in_context(blocks: list[Block]) -> None:
     """jusText's context pass: short and near-good blocks take their neighbours' class."""
-    classes = [SHORT if b.cue in TRANSPARENT_CUES or (b.cue and b.chars < LENGTH_LOW and b.initial_class != BAD)
-               else b.initial_class for b in blocks]
+    classes = [TRANSPARENT if b.cue in TRANSPARENT_CUES or _is_inline_link(b) else b.initial_class
+               for b in blocks]
     revised = list(classes)
     for i, cls in enumerate(classes):
         if cls != SHORT:
             continue
-        prev = _neighbour(classes, i, -1, (SHORT, NEAR_GOOD))
-        nxt = _neighbour(classes, i, 1, (SHORT, NEAR_GOOD))
+        prev = _neighbour(classes, i, -1, (SHORT, NEAR_GOOD, TRANSPARENT))
+        nxt = _neighbour(classes, i, 1, (SHORT, NEAR_GOOD, TRANSPARENT))
         if prev == nxt:
             revised[i] = prev
-        elif GOOD in (_neighbour(classes, i, -1, (SHORT,)), _neighbour(classes, i, 1, (SHORT,))):
+        elif GOOD in (_neighbour(classes, i, -1, (SHORT, TRANSPARENT)), _neighbour(classes, i, 1, (SHORT, TRANSPARENT))):
             revised[i] = NEAR_GOOD
         else:
             revised[i] = BAD
-    classes = revised
+    classes = list(revised)
     for i, cls in enumerate(classes):
         if cls == NEAR_GOOD:
-            prev = _neighbour(classes, i, -1, (SHORT, NEAR_GOOD))
-            nxt = _neighbour(classes, i, 1, (SHORT, NEAR_GOOD))
+            prev = _neighbour(classes, i, -1, (SHORT, NEAR_GOOD, TRANSPARENT))
+            nxt = _neighbour(classes, i, 1, (SHORT, NEAR_GOOD, TRANSPARENT))
             revised[i] = BAD if prev == BAD and nxt == BAD else GOOD
     for block, cls in zip(blocks, revised, strict=True):
-        block.context_class = BAD if block.cue else cls
+        block.context_class = BAD if block.cue or cls == TRANSPARENT else cls
 
 
 def _span_score(block: Block) -> float:
@@ -446,6 +453,8 @@ def _byline_names(blocks: list[Block], title_index: int | None) -> list[str]:
     for block in blocks[:stop]:
         if block.reason == "byline" or _is_name_line(block):
             parts = sig.raw_words(block.text)
+            if parts and parts[0].lower() in sig.stopword_index():
+                parts = parts[1:]  # "By", "Par", "Von": the byline's lead word, not a name
             capitalised = [p for p in parts if p[:1].isupper()]
             if len(capitalised) >= 2:
                 names.append(" ".join(capitalised[:2]))
