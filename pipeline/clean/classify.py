@@ -59,8 +59,8 @@ class Block:
     in_main_text: bool = False
     reason: str | None = None  # None: kept as article
     rule: str = ""  # which rule decided, for --explain
-    tokens: list[str] = field(default_factory=list)
-    profile: Counter = field(default_factory=Counter)
+    norm: str = ""  # lower-case words joined by spaces: compared with the headline
+    profile: dict[str, int] = field(default_factory=dict)
 
     def signals(self) -> dict:
         return {"chars": self.chars, "words": self.n_words, "stopword_density": round(self.stopword_density, 3),
@@ -82,14 +82,15 @@ class Decision:
 def _measure(text: str) -> Block:
     raw = sig.raw_words(text)
     block = Block(text=text, chars=len(text), n_words=len(raw))
-    block.tokens = [w.lower() for w in raw]
+    tokens = [w.lower() for w in raw]
+    block.norm = " ".join(tokens)
     block.terminal = sig.ends_sentence(text)
     block.bullet = sig.is_bullet(text)
     block.heading_like = (not block.terminal or sig.is_question(text)) and len(text) <= 200 and not block.bullet
     block.capitalised = sig.capitalised_share(raw)
     block.separators = sig.separator_count(text)
-    block.cue = cue_reason(text, block.n_words, set(block.tokens))
-    block.profile = sig.stopword_profile(block.tokens)
+    block.cue = cue_reason(text, block.n_words, set(tokens))
+    block.profile = sig.stopword_profile(tokens)
     if block.cue is None and block.n_words <= 14 and looks_like_date(text) and date_share(text) >= DATE_SHARE:
         block.cue = "date_widget" if block.n_words <= 6 and not block.terminal else "dateline"
     return block
@@ -226,7 +227,7 @@ def _norm(text: str) -> str:
 
 
 def _block_norm(block: Block) -> str:
-    return " ".join(block.tokens)
+    return block.norm
 
 
 def _is_name_line(block: Block) -> bool:
@@ -271,7 +272,7 @@ def _find_known_title(blocks: list[Block], known_title: str) -> int | None:
             return i
         if not block.heading_like or not known_words or block.cue:
             continue
-        words = set(block.tokens)
+        words = set(block.norm.split())
         if len(known_words & words) >= 0.8 * len(known_words) and len(words) <= 2 * len(known_words):
             return i
     return None
@@ -415,12 +416,13 @@ def _mark_related_runs(blocks: list[Block]) -> None:
     for i, block in enumerate(blocks):
         if block.reason != "recommendations" or block.chars > 80:
             continue
-        for other in blocks[i + 1:]:
+        for j in range(i + 1, len(blocks)):
+            other = blocks[j]
             if other.reason and other.reason not in ("recommendations", "related_links", "duplicate_title"):
                 break
             if _story_goes_on(other):
                 break  # the heading was an inline widget inside the story
-            following = blocks[blocks.index(other, i) + 1] if blocks.index(other, i) + 1 < len(blocks) else None
+            following = blocks[j + 1] if j + 1 < len(blocks) else None
             if other.heading_like and following is not None and _story_goes_on(following) and following.chars >= 150:
                 break  # a subheading of the story, with its paragraph after it
             _mark(other, "related_links", "listed under a related-articles heading")

@@ -4,10 +4,9 @@ the language a block's stopwords point to."""
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from itertools import chain
 
 from pipeline.text import stopwords, words
 
@@ -37,13 +36,17 @@ def stopword_index() -> dict[str, tuple[str, ...]]:
     return {w: tuple(langs) for w, langs in index.items()}
 
 
-def stopword_profile(tokens: list[str]) -> Counter:
+def stopword_profile(tokens: list[str]) -> dict[str, int]:
     """How many of the tokens are stopwords of each language."""
     index = stopword_index()
-    return Counter(chain.from_iterable([index[t] for t in tokens if t in index]))
+    counts: dict[str, int] = {}
+    for languages in [index[t] for t in tokens if t in index]:
+        for language in languages:
+            counts[language] = counts.get(language, 0) + 1
+    return counts
 
 
-def guess_language(profile: Counter) -> tuple[str | None, float]:
+def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
     """The language with most stopword hits and its lead over the next one (hits ratio)."""
     best, hits, second = None, 0, 0
     for language, count in profile.items():
