@@ -107,7 +107,8 @@ def show(page: Path, gold: dict) -> None:
     print(f"title: {record.title!r}\n gold: {gold['title']!r}")
     for block in record.report.get("explain", []):
         text = " ".join(block["text"].split())
-        in_gold = text in gold_blocks
+        excerpt = text.removesuffix("…")  # explain rows hold excerpts of long blocks
+        in_gold = text in gold_blocks or (text.endswith("…") and any(g.startswith(excerpt) for g in gold_blocks))
         kept = block["decision"] == "keep"
         mark = "  " if kept == in_gold else ("FP" if kept else "FN")
         print(f"{mark} {'keep' if kept else block['reason']:<16} {text[:110]}")

@@ -30,6 +30,7 @@ STOPWORDS_HIGH = 0.32
 # A page whose language has no stoplist is judged on length and punctuation alone.
 MIN_PAGE_STOPWORD_DENSITY = 0.12
 HEADLINE_MIN_WORDS = 4
+HEADLINE_FULL_WORDS = 6  # a headline shorter than this is taken only when there is no longer one
 HEADLINE_MAX_CHARS = 300
 TEASER_MAX_CHARS = 700  # a block in another language longer than this is a quote, not a teaser
 DATE_SHARE = 0.6
@@ -237,7 +238,9 @@ def _is_name_line(block: Block) -> bool:
 
 
 def _is_menu_line(block: Block) -> bool:
-    return block.n_words >= 3 and block.capitalised >= 0.99 and block.stopword_density == 0 and not block.terminal
+    """Capitalised words and nothing else (no punctuation, hardly a stopword): a menu."""
+    return (block.n_words >= 3 and block.capitalised >= 0.99 and block.stopword_density <= 0.15
+            and not any(mark in block.text for mark in ",:;.!?«“\"'"))
 
 
 def _headline_candidate(block: Block) -> bool:
@@ -252,9 +255,12 @@ def choose_title(blocks: list[Block], before: int) -> int | None:
     candidates = [i for i in range(before) if _headline_candidate(blocks[i])]
     if not candidates:
         return None
-    best = candidates[0]
+    # A site's name ("Il Corriere del Tirreno") is heading-like too, but shorter than headlines.
+    full = [i for i in candidates if blocks[i].n_words >= HEADLINE_FULL_WORDS]
+    best = full[0] if full else candidates[0]
+    candidates = [i for i in candidates if i > best]
     best_norm = _block_norm(blocks[best])
-    for i in candidates[1:]:
+    for i in candidates:
         norm = _block_norm(blocks[i])
         if norm.startswith(best_norm) and len(norm) > len(best_norm):
             best, best_norm = i, norm
@@ -423,8 +429,9 @@ def _mark_related_runs(blocks: list[Block]) -> None:
             if _story_goes_on(other):
                 break  # the heading was an inline widget inside the story
             following = blocks[j + 1] if j + 1 < len(blocks) else None
-            if other.heading_like and following is not None and _story_goes_on(following) and following.chars >= 150:
-                break  # a subheading of the story, with its paragraph after it
+            if j == i + 1 and other.heading_like and following is not None and _story_goes_on(following) \
+                    and following.chars >= 150:
+                break  # an empty widget: right after it, a subheading of the story with its paragraph
             _mark(other, "related_links", "listed under a related-articles heading")
 
 
