@@ -222,6 +222,47 @@ def test_headline_is_the_full_line_not_its_short_copy_and_copies_are_removed(tmp
     assert reasons == ["duplicate_title", "duplicate_title"]
 
 
+def test_site_name_and_menu_are_not_taken_for_the_headline(tmp_path):
+    page = "\n".join([
+        "The Valley Courier", "News Sport Politics Business Culture Weather",
+        "Council approves bridge repairs despite warnings about the cost", *ENGLISH_BODY,
+    ])
+    record = clean_text(page, tmp_path)
+    assert record.title == "Council approves bridge repairs despite warnings about the cost"
+    assert "News Sport Politics" not in record.text and "The Valley Courier" not in record.text
+
+
+def test_headline_ending_with_a_quote_is_still_the_headline(tmp_path):
+    page = "\n".join(["Menu", "Bridge repairs delayed by a year: «We need eight million more»", *ENGLISH_BODY])
+    assert clean_text(page, tmp_path).title == "Bridge repairs delayed by a year: «We need eight million more»"
+
+
+def test_labels_inside_the_story_do_not_cut_it(tmp_path):
+    short_paragraphs = [
+        "Head teachers welcomed the plan but said some older schools lacked kitchens.",
+        "The council said it would spend £2m on new kitchen equipment before January.",
+        "Parents who already qualify for free meals are urged to keep registering.",
+    ]
+    page = "\n".join(["Council approves bridge repairs despite warnings about the cost", ENGLISH_BODY[0],
+                      "Advertisement", short_paragraphs[0], "Read more: Teachers balloting over class sizes",
+                      short_paragraphs[1], short_paragraphs[2], "Most read", "Man charged after crash"])
+    record = clean_text(page, tmp_path)
+    for paragraph in short_paragraphs:
+        assert paragraph in record.text
+    assert "Read more" not in record.text and "Advertisement" not in record.text
+    assert "Man charged" not in record.text
+
+
+def test_author_bio_after_the_story_goes(tmp_path):
+    page = "\n".join(["Council approves bridge repairs despite warnings about the cost", "By Owen Pritchard",
+                      *ENGLISH_BODY,
+                      "Owen Pritchard is our local democracy reporter. He has covered the council since 2017."])
+    record = clean_text(page, tmp_path)
+    assert "Owen Pritchard" not in record.text
+    assert {"text": "By Owen Pritchard", "reason": "byline"} in record.removed
+    assert any(r["reason"] == "author_bio" for r in record.removed)
+
+
 def test_page_language_without_stoplist_is_judged_on_length_and_punctuation():
     body = ["Το δημοτικό συμβούλιο ενέκρινε χθες τον νέο προϋπολογισμό μετά από συζήτηση έξι ωρών, "
             "με το μεγαλύτερο μέρος της να αφορά το κόστος επισκευής της παλιάς γέφυρας του ποταμού."] * 3

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.clean import signals as sig
-from pipeline.clean.cues import cue_reason, date_share, looks_like_date
+from pipeline.clean.cues import cue_reason, date_share, looks_like_date, section_words
 
 # jusText's thresholds (Pomikálek 2011), which suit its stoplists, kept in pipeline/resources/stopwords.
 LENGTH_LOW = 70
@@ -238,9 +238,12 @@ def _is_name_line(block: Block) -> bool:
 
 
 def _is_menu_line(block: Block) -> bool:
-    """Capitalised words and nothing else (no punctuation, hardly a stopword): a menu."""
-    return (block.n_words >= 3 and block.capitalised >= 0.99 and block.stopword_density <= 0.15
-            and not any(mark in block.text for mark in ",:;.!?«“\"'"))
+    """Words without punctuation that are section names ("Politics Sport Culture") or all
+    capitalised without a single stopword: a menu, not a headline."""
+    if block.n_words < 3 or any(mark in block.text for mark in ",:;.!?«“\"'"):
+        return False
+    sections = sum(1 for word in block.norm.split() if word in section_words())
+    return sections >= 2 or (block.capitalised >= 0.99 and block.stopword_density == 0)
 
 
 def _headline_candidate(block: Block) -> bool:
@@ -355,7 +358,7 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
             if i != title_index and _is_title_copy(block, title_norm):
                 _mark(block, "duplicate_title", "repeats the headline")
 
-    _mark_related_runs(blocks)
+    _mark_related_runs(blocks, from_extractor)
     _mark_faq(blocks)
 
     span = (0, len(blocks) - 1) if from_extractor else main_text_span(blocks)
@@ -365,8 +368,11 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
         return Decision(title, blocks, language, title_index)
     start, end = span
     end = _extend_tail(blocks, end, language)
+    first_prose = next((i for i in range(start, end + 1) if blocks[i].initial_class == GOOD), start)
     for i in range(start, end + 1):
         blocks[i].in_main_text = True
+        if i < first_prose and _is_name_line(blocks[i]):
+            _mark(blocks[i], "byline", "names only, above the first paragraph")
 
     _mark_author_bio(blocks, title_index, known_author)
     previous_reason = None
@@ -417,10 +423,10 @@ def _extend_tail(blocks: list[Block], end: int, language: str | None) -> int:
     return j - 1
 
 
-def _mark_related_runs(blocks: list[Block]) -> None:
+def _mark_related_runs(blocks: list[Block], from_extractor: bool = False) -> None:
     """After a "related" heading, the titles and teasers that follow are a list of links."""
     for i, block in enumerate(blocks):
-        if block.reason != "recommendations" or block.chars > 80:
+        if block.reason != "recommendations" or block.chars > 80 or _is_inline_link(block):
             continue
         for j in range(i + 1, len(blocks)):
             other = blocks[j]
@@ -429,9 +435,11 @@ def _mark_related_runs(blocks: list[Block]) -> None:
             if _story_goes_on(other):
                 break  # the heading was an inline widget inside the story
             following = blocks[j + 1] if j + 1 < len(blocks) else None
-            if j == i + 1 and other.heading_like and following is not None and _story_goes_on(following) \
-                    and following.chars >= 150:
-                break  # an empty widget: right after it, a subheading of the story with its paragraph
+            if from_extractor and j == i + 1 and other.heading_like and following is not None \
+                    and _story_goes_on(following) and following.chars >= 150:
+                # The extractor drops link lists, so a widget heading it lets through is
+                # empty: the heading-like line after it is the story's next subheading.
+                break
             _mark(other, "related_links", "listed under a related-articles heading")
 
 

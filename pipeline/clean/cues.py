@@ -421,6 +421,18 @@ def embedded_cues() -> EmbeddedCues:
 
 
 @cache
+def section_words() -> frozenset[str]:
+    """Words that name a site's sections in its menu: the one-word navigation cues."""
+    words: set[str] = set()
+    for pattern in merged_cues().get("navigation", []):
+        if pattern.startswith("^") and pattern.endswith("$"):
+            for alternative in _alternatives(pattern[1:-1]):
+                if re.fullmatch(r"[^\W\d_]{3,}", alternative):
+                    words.add(alternative.lower())
+    return frozenset(words)
+
+
+@cache
 def date_words() -> frozenset[str]:
     raw = json.loads(resources.files("pipeline.resources").joinpath(f"{_CUE_DIR}/dates.json").read_text("utf-8"))
     return frozenset(w for lang, ws in raw.items() if not lang.startswith("_") for w in ws)

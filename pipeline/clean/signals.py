@@ -10,7 +10,9 @@ from importlib import resources
 
 from pipeline.text import stopwords, words
 
-_TERMINAL = re.compile(r"[.!?…;»”\"’')\]]\s*$")
+# A sentence ends with . ! ? … or ; perhaps followed by closing quotes or brackets; a line
+# that only ends with a closing quote (a headline quoting someone) does not.
+_TERMINAL = re.compile(r"[.!?…;][\"”»’')\]]*\s*$")
 _QUESTION = re.compile(r"[?¿]\s*$")
 _BULLET = re.compile(r"^\s*([•·▪‣◦●○■□➢►▶✓✔\-–—*+]|\d{1,2}[.)]|[a-z][.)])\s+")
 _SEPARATORS = re.compile(r"\s[|·•›»>/–-]\s|›|»|\|")
