@@ -285,6 +285,7 @@ def test_explain_shows_every_block_with_decision_reason_and_signals():
                 "in_main_text", "cue"):
         assert key in paragraph["signals"]
     assert paragraph["signals"]["language"] == "it"
+    validate(record.to_dict() | {"timings": {"started_at": "now", "seconds": 0.0}})
     assert paragraph["signals"]["stopword_density"] > widget["signals"]["stopword_density"] or widget["signals"]["cue"]
 
 
