@@ -253,6 +253,20 @@ def test_labels_inside_the_story_do_not_cut_it(tmp_path):
     assert "Man charged" not in record.text
 
 
+def test_readers_comments_after_the_story_go(tmp_path):
+    comments = [
+        "I have lived near that bridge for thirty years and the council has never once kept to a budget for it.",
+        "Finally some good news. The detour will be painful but the repairs are long overdue, in my opinion.",
+    ]
+    page = "\n".join(["Council approves bridge repairs despite warnings about the cost", *ENGLISH_BODY,
+                      "Comments (2)", *comments])
+    record = clean_text(page, tmp_path)
+    for comment in comments:
+        assert comment not in record.text
+        assert {"text": comment, "reason": "comments"} in record.removed
+    assert ENGLISH_BODY[2] in record.text
+
+
 def test_author_bio_after_the_story_goes(tmp_path):
     page = "\n".join(["Council approves bridge repairs despite warnings about the cost", "By Owen Pritchard",
                       *ENGLISH_BODY,

@@ -360,6 +360,7 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
 
     _mark_related_runs(blocks, from_extractor)
     _mark_faq(blocks)
+    _mark_comment_section(blocks)
 
     span = (0, len(blocks) - 1) if from_extractor else main_text_span(blocks)
     if span is None:
@@ -448,6 +449,24 @@ def _story_goes_on(block: Block) -> bool:
     ends = block.terminal and not sig.is_question(block.text) or block.text.rstrip().endswith(":")
     return (ends and block.n_words >= 6 and block.stopword_density >= STOPWORDS_LOW * 0.8
             and not sig.starts_lowercase(block.text)) or block.initial_class == GOOD and block.terminal
+
+
+COMMENTS_AFTER_SHARE = 0.6  # a comments heading after this share of the prose starts the comment section
+
+
+def _mark_comment_section(blocks: list[Block]) -> None:
+    """Readers' comments under a comments heading are prose, but not the article."""
+    prose = [b.chars if b.initial_class == GOOD and not b.reason else 0 for b in blocks]
+    total = sum(prose)
+    if not total:
+        return
+    seen = 0
+    for i, block in enumerate(blocks):
+        seen += prose[i]
+        if block.reason == "comments" and seen >= COMMENTS_AFTER_SHARE * total:
+            for other in blocks[i + 1:]:
+                _mark(other, "comments", "under the comments heading")
+            return
 
 
 def _mark_faq(blocks: list[Block]) -> None:
