@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pipeline.clean.cues import embedded_cues
 
 LONG_LINE_CHARS = 2500  # longer than any paragraph: the page lost its line breaks
+SHORT_PAGE_LINE_CHARS = 600
 _CAPITALISED_WORD = re.compile(r"(?<!\w)[^\W\d_a-zß-ÿ]")
 _WORD_AT = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"“„«(]?[^\W\d_a-zß-ÿ]")
 _ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
 # A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
 # A regular expression rather than pysbd (pipeline.text.split_sentences): the blocks only
@@ -48,11 +50,13 @@ def _heading_spans(sentence: str) -> list[tuple[int, int]]:
         word = _WORD_AT.match(sentence, position)
         rest = sentence[position:position + 40].lower()
         candidates = pieces.at(word.group(0).lower() if word else "", rest)
-        longest = max((m.end() for p in candidates if (m := p.match(sentence, position))), default=position)
-        if longest == position:
+        matches = [(m.end(), p) for p in candidates if (m := p.match(sentence, position))]
+        if not matches:
             continue
+        longest, piece = max(matches, key=lambda found: found[0])
         text = sentence[position:longest]
-        if " " not in text.strip() and not (text.isupper() and len(text) >= 4):
+        label = piece in pieces.labels and _NEXT_STARTS_SENTENCE.match(sentence, longest)
+        if " " not in text.strip() and not (text.isupper() and len(text) >= 4) and not label:
             continue  # one ordinary word ("News") is too weak to cut at
         spans.append((position, longest))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
@@ -85,11 +89,14 @@ def page_blocks(text: str) -> tuple[list[str], bool]:
     """The blocks of a page, and whether most of them are sentences cut from long lines."""
     blocks: list[str] = []
     from_long_lines = 0
-    for raw in text.split("\n"):
+    lines = text.split("\n")
+    # A page of one or two lines is a page that lost its line breaks, however short.
+    limit = SHORT_PAGE_LINE_CHARS if sum(1 for raw in lines[:3] if raw.strip()) <= 2 else LONG_LINE_CHARS
+    for raw in lines:
         line = normalise_space(raw)
         if not line:
             continue
-        if len(line) > LONG_LINE_CHARS:
+        if len(line) > limit:
             pieces = split_long_line(line)
             blocks.extend(pieces)
             from_long_lines += len(pieces)

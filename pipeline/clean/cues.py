@@ -383,6 +383,7 @@ class EmbeddedCues:
     by_word: dict[str, tuple[re.Pattern, ...]]
     by_prefix: tuple[tuple[str, re.Pattern], ...]
     prefixes: tuple[str, ...]
+    labels: frozenset[re.Pattern]  # one-word ad labels ("Anzeige"), cut even when not in capitals
 
     def at(self, lowered_word: str, lowered_rest: str) -> tuple[re.Pattern, ...]:
         found = self.by_word.get(lowered_word, ())
@@ -400,14 +401,20 @@ def embedded_cues() -> EmbeddedCues:
     """
     by_word: dict[str, list[re.Pattern]] = {}
     by_prefix: list[tuple[str, re.Pattern]] = []
+    labels: set[re.Pattern] = set()
     for reason in ("navigation", "share", "recommendations", "comments", "advertisement", "newsletter",
-                   "subscription", "seo_faq", "legal"):
+                   "subscription", "seo_faq", "legal", "byline"):
         for pattern in merged_cues().get(reason, []):
-            if not (pattern.startswith("^") and pattern.endswith("$")):
+            # Whole-line cues, and bylines, whose pattern runs to the end of the name.
+            if not (pattern.startswith("^") and (pattern.endswith("$") or reason == "byline")):
                 continue
-            for body in _alternatives(pattern[1:-1]):
+            for body in _alternatives(pattern[1:].removesuffix("$")):
                 body = re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body)
+                # ".{1,30}" (any words) would run on into the next sentence: one word here.
+                body = re.sub(r"\.\{\d*,?\d*\}|\.[*+]", r"\\S+", body)
                 piece = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+                if reason == "advertisement":
+                    labels.add(piece)
                 literals = _leading_literals(body)
                 if literals is None:
                     continue  # starts with digits or symbols: never at a capitalised word
@@ -417,7 +424,7 @@ def embedded_cues() -> EmbeddedCues:
                     else:
                         by_prefix.append((literal, piece))
     return EmbeddedCues({k: tuple(v) for k, v in by_word.items()}, tuple(by_prefix),
-                        tuple(sorted({prefix for prefix, _ in by_prefix})))
+                        tuple(sorted({prefix for prefix, _ in by_prefix})), frozenset(labels))
 
 
 @cache
