@@ -1,0 +1,173 @@
+"""How well clean keeps the article and only the article, against pages with gold article text.
+
+Each page NAME.txt / NAME.html has NAME.gold.json: {language, title, paragraphs}. The score is
+token-level F1 of the kept text against the gold paragraphs: tokens are lower-cased word
+characters runs (letters and digits), compared as multisets over the whole page; precision,
+recall and F1 are computed per page and averaged over pages, then reported per format and
+per language. The headline is not part of the gold text, so a method that keeps it pays in
+precision.
+
+Methods:
+  keep-all     every block of the dump; for HTML, all the visible text of the page
+  c4-lines     C4-style line rules (terminal punctuation, at least 5 words, no policy words)
+  trafilatura  trafilatura.extract on the HTML alone (HTML pages only)
+  newsum       the clean stage, through the same reading code as `newsum run`
+
+    python bench/clean_eval.py --data ../main/bench/data/clean --data bench/data/clean-dev
+    python bench/clean_eval.py --data DIR --show NAME     # per block: gold, kept, reason
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.inputs import Document, read_document  # noqa: E402
+from pipeline.stages.clean import CleanStage  # noqa: E402
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_C4_TERMINAL = re.compile(r"[.!?\"”»]\s*$")
+_C4_POLICY = re.compile(r"javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies",
+                        re.IGNORECASE)
+
+
+def tokens(text: str) -> Counter:
+    return Counter(t.lower() for t in _TOKEN.findall(text))
+
+
+def prf(kept: str, gold: str) -> tuple[float, float, float]:
+    k, g = tokens(kept), tokens(gold)
+    overlap = sum((k & g).values())
+    nk, ng = sum(k.values()), sum(g.values())
+    if nk == 0 and ng == 0:
+        return 1.0, 1.0, 1.0
+    p = overlap / nk if nk else 0.0
+    r = overlap / ng if ng else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def keep_all(path: Path, source) -> str:
+    if source.format == "html":
+        from pipeline.clean.html import visible_text_blocks
+
+        return "\n".join(visible_text_blocks(source.text))
+    return source.text
+
+
+def c4_lines(path: Path, source) -> str:
+    text = keep_all(path, source)
+    kept = [line.strip() for line in text.splitlines()
+            if _C4_TERMINAL.search(line) and len(line.split()) >= 5 and not _C4_POLICY.search(line)]
+    return "\n".join(kept)
+
+
+def trafilatura_alone(path: Path, source) -> str | None:
+    if source.format != "html":
+        return None
+    import trafilatura
+
+    return trafilatura.extract(source.text, include_comments=False, include_tables=False) or ""
+
+
+_stage = CleanStage()
+
+
+def newsum(path: Path, source) -> str:
+    record = _stage(path.stem, str(path), source)
+    return record.text
+
+
+METHODS = {"keep-all": keep_all, "c4-lines": c4_lines, "trafilatura": trafilatura_alone, "newsum": newsum}
+
+
+def pages(folders: list[Path]) -> list[tuple[Path, dict]]:
+    found = []
+    for folder in folders:
+        for gold_path in sorted(folder.glob("*.gold.json")):
+            name = gold_path.name[: -len(".gold.json")]
+            page = next((folder / f"{name}{ext}" for ext in (".txt", ".html", ".htm")
+                         if (folder / f"{name}{ext}").exists()), None)
+            if page is not None:
+                found.append((page, json.loads(gold_path.read_text(encoding="utf-8"))))
+    return found
+
+
+def show(page: Path, gold: dict) -> None:
+    source = read_document(Document(page.stem, page, "html" if page.suffix in (".html", ".htm") else "text"))
+    record = CleanStage(explain=True)(page.stem, str(page), source)
+    gold_blocks = {" ".join(p.split()) for p in gold["paragraphs"]}
+    print(f"title: {record.title!r}\n gold: {gold['title']!r}")
+    for block in record.report.get("explain", []):
+        text = " ".join(block["text"].split())
+        excerpt = text.removesuffix("…")  # explain rows hold excerpts of long blocks
+        in_gold = text in gold_blocks or (text.endswith("…") and any(g.startswith(excerpt) for g in gold_blocks))
+        kept = block["decision"] == "keep"
+        mark = "  " if kept == in_gold else ("FP" if kept else "FN")
+        print(f"{mark} {'keep' if kept else block['reason']:<16} {text[:110]}")
+        if mark != "  ":
+            print(f"{'':20}{block['signals']}")
+    print("scores:", [round(x, 3) for x in prf(record.text, "\n".join(gold["paragraphs"]))])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", action="append", type=Path,
+                        help="folder of pages with gold (repeatable); default bench/data/clean and bench/data/clean-dev")
+    parser.add_argument("--show", help="print per-block decisions for one page NAME")
+    parser.add_argument("--pages", action="store_true", help="print each page's F1 per method")
+    args = parser.parse_args()
+    folders = args.data or [p for p in (ROOT / "bench/data/clean", ROOT / "bench/data/clean-dev") if p.is_dir()]
+    found = pages(folders)
+    if not found:
+        sys.exit("no pages with gold found; pass --data FOLDER")
+    if args.show:
+        for page, gold in found:
+            if page.stem == args.show:
+                show(page, gold)
+        return
+    # scores[method][group] -> list of (p, r, f)
+    scores: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for page, gold in found:
+        fmt_by_suffix = "html" if page.suffix in (".html", ".htm") else "text"
+        source = read_document(Document(page.stem, page, fmt_by_suffix))
+        gold_text = "\n".join(gold["paragraphs"])
+        fmt = "html" if page.suffix in (".html", ".htm") else "text"
+        row = []
+        for name, method in METHODS.items():
+            kept = method(page, source)
+            if kept is None:
+                continue
+            result = prf(kept, gold_text)
+            for group in ("all", f"format={fmt}", f"lang={gold['language']}", f"{fmt}/{gold['language']}"):
+                scores[name][group].append(result)
+            row.append(f"{name}={result[2]:.3f}")
+        if args.pages:
+            print(f"{page.name:<40} {' '.join(row)}")
+    groups = sorted({g for m in scores.values() for g in m}, key=lambda g: (g != "all", "/" in g, g))
+    print(f"{len(found)} pages from {', '.join(str(f) for f in folders)}")
+    print("token F1 (precision/recall) averaged per page")
+    header = f"{'group':<16}{'pages':>6}" + "".join(f"{m:>22}" for m in METHODS)
+    print(header)
+    for group in groups:
+        n = len(scores["newsum"][group])
+        cells = []
+        for method in METHODS:
+            values = scores[method].get(group)
+            if not values:
+                cells.append(f"{'-':>22}")
+                continue
+            p, r, f = (sum(v[i] for v in values) / len(values) for i in range(3))
+            cells.append(f"{f:>10.3f} ({p:.2f}/{r:.2f})")
+        print(f"{group:<16}{n:>6}" + "".join(cells))
+
+
+if __name__ == "__main__":
+    main()

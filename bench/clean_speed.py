@@ -1,0 +1,98 @@
+"""How fast clean runs on plain-text dumps: documents per second on one core for ~5 KB
+dumps, and the time and peak memory for one 20 MB dump (with line breaks, and as one line).
+
+The dumps are built from the text pages of bench/data/clean and samples/: each page
+padded to about 5 KB with its own paragraphs repeated inside the body, so the shapes
+(furniture at the top and bottom, the article between) stay those of real dumps.
+
+    python bench/clean_speed.py [--docs 2000] [--big-mb 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.inputs import SourceText  # noqa: E402
+from pipeline.stages.clean import CleanStage  # noqa: E402
+
+TARGET_BYTES = 5 * 1024
+
+
+def source(text: str) -> SourceText:
+    data = text.encode("utf-8")
+    return SourceText(text=text, encoding="utf-8", format="text", sha256=hashlib.sha256(data).hexdigest(),
+                      size=len(data))
+
+
+def five_kb_pages() -> list[str]:
+    pages = []
+    for folder in (ROOT / "bench" / "data" / "clean", ROOT / "samples"):
+        for path in sorted(folder.glob("*.txt")):
+            lines = path.read_text(encoding="utf-8").replace("\r\n", "\n").split("\n")
+            body = [line for line in lines if len(line) > 150]
+            if not body:
+                continue
+            middle = len(lines) // 2
+            padded = list(lines)
+            k = 0
+            while len("\n".join(padded).encode("utf-8")) < TARGET_BYTES:
+                padded.insert(middle, body[k % len(body)])
+                k += 1
+            pages.append("\n".join(padded))
+    return pages
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=2000, help="documents to clean for the throughput figure")
+    parser.add_argument("--big-mb", type=int, default=20, help="size of the big dump in MB")
+    args = parser.parse_args()
+
+    stage = CleanStage()
+    pages = [source(p) for p in five_kb_pages()]
+    mean_kb = sum(p.size for p in pages) / len(pages) / 1024
+    for page in pages:  # warm up: cue patterns compiled, stoplists loaded
+        stage("warm", "warm", page)
+    started_cpu, started = time.process_time(), time.perf_counter()
+    for i in range(args.docs):
+        stage("doc", "doc", pages[i % len(pages)])
+    cpu = time.process_time() - started_cpu
+    wall = time.perf_counter() - started
+    print(f"{args.docs} dumps of {mean_kb:.1f} KB on average ({len(pages)} distinct pages), one process:")
+    print(f"  {args.docs / cpu:.0f} docs/s per core (CPU time {cpu:.2f} s, wall {wall:.2f} s)")
+
+    base_rss = peak_rss_mb()
+    text = "\n".join(p.text for p in pages)
+    repeats = args.big_mb * 1024 * 1024 // len(text.encode("utf-8")) + 1
+    big = "\n".join([text] * repeats)
+    big_source = source(big)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    record = stage("big", "big", big_source)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    print(f"one {big_source.size / 2**20:.1f} MB dump with line breaks: {seconds:.2f} s (CPU {cpu:.2f} s), "
+          f"{record.report['blocks']} blocks, status {record.status}, "
+          f"peak RSS {peak_rss_mb():.0f} MB (before: {base_rss:.0f} MB)")
+
+    one_line = source(" ".join(big.split("\n")))
+    del big, big_source, record
+    started, started_cpu = time.perf_counter(), time.process_time()
+    record = stage("line", "line", one_line)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    print(f"the same dump as a single line: {seconds:.2f} s (CPU {cpu:.2f} s), {record.report['blocks']} blocks, "
+          f"status {record.status}, peak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Splitting a page into the blocks the classifier judges: one block a line, and sentences
+(cut again at widget headings) for lines too long to be one paragraph."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pipeline.clean.cues import embedded_cues
+
+LONG_LINE_CHARS = 2500  # longer than any paragraph: the page lost its line breaks
+SHORT_PAGE_LINE_CHARS = 600
+_CAPITALISED_WORD = re.compile(r"(?<!\w)[^\W\d_a-zß-ÿ]")
+_WORD_AT = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"“„«(]?[^\W\d_a-zß-ÿ]")
+_ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
+# A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
+# A regular expression rather than pysbd (pipeline.text.split_sentences): the blocks only
+# need to be cut where furniture may start, and pysbd takes ~12 ms on a 5 KB line.
+_ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?…\"”»’)])\s+(?=[\"“«(¿¡]?[^\W_a-z])")
+
+
+def normalise_space(line: str) -> str:
+    """White space (non-breaking and wide spaces included) collapsed to single spaces."""
+    return " ".join(line.split())
+
+
+def split_long_line(line: str) -> list[str]:
+    """Sentences of a line that holds a whole page, with widget headings cut out on their own."""
+    sentences: list[str] = []
+    for piece in _ROUGH_SENTENCE_END.split(line):
+        if sentences and _ABBREVIATION_END.search(sentences[-1]):
+            sentences[-1] += " " + piece  # "Dr. Marcos", "J. Smith": not a sentence end
+        elif piece.strip():
+            sentences.append(piece)
+    pieces: list[str] = []
+    for sentence in sentences:
+        pieces.extend(_cut_at_cues(sentence))
+    return pieces
+
+
+def _heading_spans(sentence: str) -> list[tuple[int, int]]:
+    """Where widget headings sit in a sentence: capitalised, two words or more (or one in
+    capitals), longest first where they overlap."""
+    pieces = embedded_cues()
+    spans = []
+    # Only a capitalised phrase is a heading: "most read" inside a sentence is prose.
+    for start in _CAPITALISED_WORD.finditer(sentence):
+        position = start.start()
+        word = _WORD_AT.match(sentence, position)
+        rest = sentence[position:position + 40].lower()
+        candidates = pieces.at(word.group(0).lower() if word else "", rest)
+        matches = [(m.end(), p) for p in candidates if (m := p.match(sentence, position))]
+        if not matches:
+            continue
+        longest, piece = max(matches, key=lambda found: found[0])
+        text = sentence[position:longest]
+        label = piece in pieces.labels and _NEXT_STARTS_SENTENCE.match(sentence, longest)
+        if " " not in text.strip() and not (text.isupper() and len(text) >= 4) and not label:
+            continue  # one ordinary word ("News") is too weak to cut at
+        spans.append((position, longest))
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    chosen: list[tuple[int, int]] = []
+    for start, end in spans:
+        if not chosen or start >= chosen[-1][1]:
+            chosen.append((start, end))
+    return chosen
+
+
+def _cut_at_cues(sentence: str) -> Iterator[str]:
+    start = 0
+    for begin, end in _heading_spans(sentence):
+        before = sentence[start:begin].strip()
+        if before:
+            yield before
+        yield sentence[begin:end].strip()
+        start = end
+    rest = sentence[start:].strip()
+    if rest:
+        yield rest
+
+
+def split_blocks(text: str) -> list[str]:
+    """One block a non-empty line; lines that hold a whole page are split into sentences."""
+    return page_blocks(text)[0]
+
+
+def page_blocks(text: str) -> tuple[list[str], bool]:
+    """The blocks of a page, and whether most of them are sentences cut from long lines."""
+    blocks: list[str] = []
+    from_long_lines = 0
+    lines = text.split("\n")
+    # A page of one or two lines is a page that lost its line breaks, however short.
+    limit = SHORT_PAGE_LINE_CHARS if sum(1 for raw in lines[:3] if raw.strip()) <= 2 else LONG_LINE_CHARS
+    for raw in lines:
+        line = normalise_space(raw)
+        if not line:
+            continue
+        if len(line) > limit:
+            pieces = split_long_line(line)
+            blocks.extend(pieces)
+            from_long_lines += len(pieces)
+        else:
+            blocks.append(line)
+    return blocks, from_long_lines > len(blocks) / 2

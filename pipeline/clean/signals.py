@@ -1,0 +1,98 @@
+"""Per-block measurements the classifier decides on: length, punctuation, stopword density,
+the language a block's stopwords point to."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+
+from pipeline.text import stopwords, words
+
+# A sentence ends with . ! ? … or ; perhaps followed by closing quotes or brackets; a line
+# that only ends with a closing quote (a headline quoting someone) does not.
+_TERMINAL = re.compile(r"[.!?…;][\"”»’')\]]*\s*$")
+_QUESTION = re.compile(r"[?¿]\s*$")
+_BULLET = re.compile(r"^\s*([•·▪‣◦●○■□➢►▶✓✔\-–—*+]|\d{1,2}[.)]|[a-z][.)])\s+")
+_SEPARATORS = re.compile(r"\s[|·•›»>/–-]\s|›|»|\|")
+_UPPER_START = re.compile(r"^[\W\d_]*[^\W\d_]")
+
+MIN_PROFILE_HITS = 3  # fewer stopword hits than this and a block's language is not guessed
+FOREIGN_RATIO = 2.0  # another language's stopwords must outnumber the page's by this much
+
+
+@cache
+def stopword_languages() -> tuple[str, ...]:
+    folder = resources.files("pipeline.resources").joinpath("stopwords")
+    return tuple(sorted(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".txt")))
+
+
+@cache
+def stopword_index() -> dict[str, tuple[str, ...]]:
+    """word -> the languages whose stopword list holds it."""
+    index: dict[str, list[str]] = {}
+    for language in stopword_languages():
+        for word in stopwords(language):
+            index.setdefault(word, []).append(language)
+    return {w: tuple(langs) for w, langs in index.items()}
+
+
+def stopword_profile(tokens: list[str]) -> dict[str, int]:
+    """How many of the tokens are stopwords of each language."""
+    index = stopword_index()
+    counts: dict[str, int] = {}
+    for languages in [index[t] for t in tokens if t in index]:
+        for language in languages:
+            counts[language] = counts.get(language, 0) + 1
+    return counts
+
+
+def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
+    """The language with most stopword hits and its lead over the next one (hits ratio)."""
+    best, hits, second = None, 0, 0
+    for language, count in profile.items():
+        if count > hits:
+            best, hits, second = language, count, hits
+        elif count > second:
+            second = count
+    if hits < MIN_PROFILE_HITS:
+        return None, 0.0
+    return best, hits / max(1, second)
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(_TERMINAL.search(text))
+
+
+def is_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
+
+
+def is_bullet(text: str) -> bool:
+    return bool(_BULLET.match(text))
+
+
+def separator_count(text: str) -> int:
+    return len(_SEPARATORS.findall(text))
+
+
+def capitalised_share(raw_words: list[str]) -> float:
+    """Share of words that start with a capital letter (menus, names, title case)."""
+    if not raw_words:
+        return 0.0
+    return sum(map(str.isupper, [w[0] for w in raw_words])) / len(raw_words)
+
+
+def starts_lowercase(text: str) -> bool:
+    match = _UPPER_START.match(text)
+    return bool(match) and match.group(0)[-1].islower()
+
+
+def raw_words(text: str) -> list[str]:
+    """Word tokens with their case kept (for capitalisation signals)."""
+    return re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", text)
+
+
+__all__ = ["words", "stopword_profile", "guess_language", "ends_sentence", "is_bullet", "is_question",
+           "separator_count", "capitalised_share", "starts_lowercase", "raw_words", "FOREIGN_RATIO"]

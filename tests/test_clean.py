@@ -1,0 +1,435 @@
+"""clean: what a reader would call the article stays, page furniture goes, with a reason.
+
+Samples (written for this project) are checked by phrase; the seeds (real page dumps kept
+outside the repo) by line number: each seed's lines are labelled below by hand, so no
+seed text is copied here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SAMPLES, SEEDS, load_records, run_cli, validate
+
+from pipeline.clean.classify import classify
+from pipeline.clean.cues import REASONS, cue_patterns
+from pipeline.inputs import Document, read_document
+from pipeline.stages.clean import CleanStage
+from pipeline.text import stopwords
+
+
+def clean_file(path: Path, explain: bool = False):
+    fmt = "html" if path.suffix in (".html", ".htm") else "text"
+    source = read_document(Document(path.stem, path, fmt))
+    return CleanStage(explain=explain)(path.stem, str(path), source)
+
+
+def clean_text(text: str, tmp_path: Path, name: str = "page.txt", explain: bool = False):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return clean_file(path, explain=explain)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- samples: furniture that must go, article text (paragraphs, subheadings, list items) that must stay
+
+SAMPLE_EXPECTATIONS = {
+    "it-cookie-widget.txt": {
+        "title": "Torino accende i semafori intelligenti: in sei mesi attese ridotte del 18% agli incroci",
+        "gone": ["cookie", "calendario", "Consigliati per te", "2025  marzo"],
+        "kept": ["Per chi attraversa Torino in auto", "«Non abbiamo costruito una strada in più",
+                 "I numeri più attesi riguardano proprio il trasporto pubblico",
+                 "La seconda fase del progetto, prevista entro la fine del 2026"],
+    },
+    "it-subheadings-list.txt": {
+        "title": "Terre Alte punta sui droni: la cooperativa bresciana porta sensori e intelligenza artificiale "
+                 "su 4.000 ettari di vigneti e frutteti",
+        "gone": ["Skip to main content", "AgritechInnovazione", "Articoli correlati", "Vendemmia 2024",
+                 "Acqua e agricoltura: in Lombardia", "Startup agritech, investimenti record"],
+        "kept": ["Una Svolta Tecnologica per l’Agricoltura di Montagna", "Perché Ora", "Il Peso della Siccità",
+                 "Costi e Contributi", "Cosa Cambia nei Campi", "Le Prime Misure", "Il Ruolo dell’Università",
+                 "Dubbi e Resistenze", "Prospettive", "Il progetto sarà introdotto in tre fasi",
+                 "• Installazione di 420 sensori", "• Estensione ai frutteti della Valle Camonica",
+                 "L’obiettivo dichiarato è ridurre del 30 per cento"],
+    },
+    "en-on-french-site.txt": {
+        "title": "Hydrogen tank maker Ventrelle raises 600 million euros to build its first gigafactory near Toulouse",
+        "gone": ["Publié le", "modifié le", "Frequently Asked Questions", "What does Ventrelle make?",
+                 "actu.enviro", "À lire aussi", "découvrez", "plongez", "Airlines test sustainable fuel blends",
+                 "The quiet comeback of night trains", "Why offshore wind farms are getting bigger"],
+        "kept": ["Ventrelle, a French start-up", "_A bet on carbon-fibre tanks_", "A Factory Sized for Aviation Programmes",
+                 "Why Carbon Fibre Matters", "A Crowded and Subsidised Market", "For investors, the main risk lies in timing."],
+    },
+    "en-wire-story.txt": {
+        "title": "Norwegian shipping group Halvard Line to cut 1,200 jobs as container rates slide",
+        "gone": ["(Reporting by", "adapted from wire copy", "Editorial standards", "Report an error"],
+        "kept": ["OSLO, Feb 12 (Reuters) – Halvard Line", "Aasland said the company would not cancel",
+                 "Halvard Line said it would propose a dividend of 2 crowns"],
+    },
+    "es-paywall-captions.txt": {
+        "title": "Valencia limita los pisos turísticos en el centro histórico durante cinco años",
+        "gone": ["Ir al contenido", "Suscríbete", "Economía | Vivienda", "Lucía Ferrer Benlloch", "CEST",
+                 "Compartir en", "Foto: Jordi Sanchis", "Te puede interesar", "Publicidad",
+                 "exclusivo para suscriptores", "Noticias relacionadas", "Barcelona recupera 3.000",
+                 "Archivado en", "Comentarios (31)", "Todos los derechos reservados", "Aviso legal"],
+        "kept": ["El Ayuntamiento congela las nuevas licencias en Ciutat Vella", "Qué cambia para los propietarios",
+                 "La ordenanza prevé tres situaciones distintas:", "- Las viviendas sin licencia no podrán registrarse",
+                 "- El resto deberá adaptarse antes de 2029", "El Ayuntamiento reforzará además el servicio de inspección"],
+    },
+    "fr-article.txt": {
+        "title": "Cantines scolaires : Lyon servira 70 % de produits locaux d'ici 2027",
+        "gone": ["Aller au contenu principal", "Accueil > Régions", "Par Camille Roussel", "Publié le 18/03/2025",
+                 "Partager sur Facebook", "Newsletter Lyon & région", "Recevez chaque matin", "Je m'inscris",
+                 "Vous avez aimé cet article", "Mentions légales", "Tous droits réservés"],
+        "kept": ["La Ville de Lyon veut que sept repas sur dix", "Des contrats directs avec les producteurs",
+                 "Un surcoût discuté", "Les parents d'élèves, eux, attendent de voir les assiettes."],
+    },
+    "de-single-line.txt": {
+        "title": None,  # the headline is glued to the menu in a page without line breaks
+        "gone": ["Zum Inhalt springen", "Startseite Politik", "Artikel anhören", "Mehr zum Thema",
+                 "Kaufhaus-Schließung", "Neue Radwege in der City", "Kommentare (14)", "Impressum",
+                 "© Niedersachsen Medien"],
+        "kept": ["Die Stadt Hannover will dem wachsenden Leerstand", "Der Einzelhandelsverband zeigte sich skeptisch.",
+                 "Erste Projekte könnten bereits im April starten, hieß es aus dem Rathaus."],
+    },
+    "html-page.html": {
+        "title": "Leeds to trial 24-hour library opening with self-service access",
+        "gone": ["We use cookies", "Accept all", "Skip to content", "Related stories", "Bus lane fines",
+                 "Get the Leeds Briefing", "Share this article", "All rights reserved", "Photo: Northern Ledger"],
+        "kept": ["Three branches will open around the clock from May", "How the unstaffed hours will work",
+                 "borrow and return books and DVDs", "print and scan documents using a prepaid card.",
+                 "Unions raise concerns", "An evaluation report, including visitor numbers"],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_EXPECTATIONS))
+def test_sample_keeps_the_article_and_drops_the_furniture(name):
+    expected = SAMPLE_EXPECTATIONS[name]
+    record = clean_file(SAMPLES / name)
+    assert record.status == "ok"
+    text = flat(record.text)
+    for phrase in expected["gone"]:
+        assert flat(phrase) not in text, f"{name}: furniture survived: {phrase!r}"
+    for phrase in expected["kept"]:
+        assert flat(phrase) in text, f"{name}: article text lost: {phrase!r}"
+    if expected["title"] is not None:
+        assert record.title == expected["title"]
+        assert not text.startswith(flat(expected["title"])), "the headline is the title, not body text"
+
+
+def test_every_sample_is_checked():
+    assert {p.name for p in SAMPLES.iterdir() if p.suffix in (".txt", ".html")} == set(SAMPLE_EXPECTATIONS)
+
+
+# -- seeds: hand-labelled line numbers (1-based, counting every line of the file)
+
+SEED_LABELS = {
+    # title line, article lines (inclusive ranges), everything else non-empty is furniture
+    "000_e1c9f42544be132f.txt": {"title": 6, "article": [(8, 54)]},  # skip link, category, short title copy
+    "001_fcbceec4badf9f0e.txt": {"title": 1, "article": [(2, 7)]},  # wire credit, rewrite notice
+    "002_c72dbda44555ecf0.txt": {"title": 5, "article": [(7, 9), (11, 15)]},  # cookies, date widget, widget heading
+    "003_ebd9bb11e48bbdcf.txt": {"title": 1, "article": [(6, 38)]},  # datelines, SEO FAQ, related list, teasers
+}
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not there")
+@pytest.mark.parametrize("name", sorted(SEED_LABELS))
+def test_seed_keeps_every_article_line_and_no_furniture(name):
+    path = SEEDS / name
+    labels = SEED_LABELS[name]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    record = clean_file(path, explain=True)
+    assert record.status == "ok"
+    rows = record.report["explain"]
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    assert len(rows) == len(numbered)  # one block a line on these pages
+    article = {n for lo, hi in labels["article"] for n in range(lo, hi + 1)}
+    for (number, _line), row in zip(numbered, rows, strict=True):
+        if number in article:
+            assert row["decision"] == "keep", f"{name}:{number} article line lost ({row['reason']}): {row['signals']}"
+        else:
+            assert row["decision"] == "remove", f"{name}:{number} furniture kept: {row['signals']}"
+            assert row["reason"]
+    assert record.title == " ".join(lines[labels["title"] - 1].split())
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not there")
+def test_seed_teasers_in_another_language_are_related_links():
+    record = clean_file(SEEDS / "003_ebd9bb11e48bbdcf.txt")
+    tail = [r for r in record.removed if r["text"].startswith(("découvrez", "plongez"))]
+    assert len(tail) == 5
+    assert {r["reason"] for r in tail} == {"related_links"}
+
+
+# -- signals beyond cue phrases
+
+ENGLISH_BODY = [
+    "The city council approved the new budget on Tuesday after a debate that lasted more than six hours, "
+    "with most of the discussion focused on the cost of repairing the old bridge over the river.",
+    "Officials said that the work would begin in the spring and that the bridge would stay open to pedestrians "
+    "during the repairs, although cars would have to use a detour for about four months.",
+    "The opposition argued that the estimate was too low and that the council should have asked for a second "
+    "opinion before committing so much of the year's capital budget to a single project.",
+]
+
+
+def test_french_teasers_under_an_english_article_are_removed_by_their_language(tmp_path):
+    teasers = [
+        "Le conseil municipal de Nantes a voté la gratuité des transports pour les moins de dix-huit ans à partir de la rentrée.",
+        "Une nouvelle piste cyclable relie désormais la gare au centre-ville, et les commerçants en attendent beaucoup.",
+    ]
+    page = "\n".join(["Council approves bridge repairs despite cost warnings", *ENGLISH_BODY, *teasers])
+    record = clean_text(page, tmp_path)
+    for teaser in teasers:
+        assert teaser not in record.text
+        assert {"text": teaser, "reason": "related_links"} in record.removed
+    for paragraph in ENGLISH_BODY:
+        assert paragraph in record.text
+
+
+def test_short_line_between_paragraphs_stays_and_a_run_of_titles_after_the_story_goes(tmp_path):
+    page = "\n".join([
+        "Council approves bridge repairs despite cost warnings",
+        ENGLISH_BODY[0], "The vote was 31 to 19.", ENGLISH_BODY[1], ENGLISH_BODY[2],
+        "Police appeal after cyclist injured on Bath Road",
+        "Popular café to close after 22 years",
+        "Roadworks near the station: what drivers need to know",
+    ])
+    record = clean_text(page, tmp_path)
+    assert "The vote was 31 to 19." in record.text
+    for title in ("Police appeal after cyclist", "Popular café to close", "Roadworks near the station"):
+        assert title not in record.text
+
+
+def test_headline_is_the_full_line_not_its_short_copy_and_copies_are_removed(tmp_path):
+    page = "\n".join([
+        "Menu", "Bridge repairs approved",
+        "Bridge repairs approved despite warnings about the cost of the work",
+        *ENGLISH_BODY,
+        "Bridge repairs approved despite warnings about the cost of the work",
+    ])
+    record = clean_text(page, tmp_path)
+    assert record.title == "Bridge repairs approved despite warnings about the cost of the work"
+    assert "Bridge repairs approved" not in record.text
+    reasons = [r["reason"] for r in record.removed if r["text"].startswith("Bridge repairs approved")]
+    assert reasons == ["duplicate_title", "duplicate_title"]
+
+
+def test_site_name_and_menu_are_not_taken_for_the_headline(tmp_path):
+    page = "\n".join([
+        "The Valley Courier", "News Sport Politics Business Culture Weather",
+        "Council approves bridge repairs despite warnings about the cost", *ENGLISH_BODY,
+    ])
+    record = clean_text(page, tmp_path)
+    assert record.title == "Council approves bridge repairs despite warnings about the cost"
+    assert "News Sport Politics" not in record.text and "The Valley Courier" not in record.text
+
+
+def test_headline_ending_with_a_quote_is_still_the_headline(tmp_path):
+    page = "\n".join(["Menu", "Bridge repairs delayed by a year: «We need eight million more»", *ENGLISH_BODY])
+    assert clean_text(page, tmp_path).title == "Bridge repairs delayed by a year: «We need eight million more»"
+
+
+def test_labels_inside_the_story_do_not_cut_it(tmp_path):
+    short_paragraphs = [
+        "Head teachers welcomed the plan but said some older schools lacked kitchens.",
+        "The council said it would spend £2m on new kitchen equipment before January.",
+        "Parents who already qualify for free meals are urged to keep registering.",
+    ]
+    page = "\n".join(["Council approves bridge repairs despite warnings about the cost", ENGLISH_BODY[0],
+                      "Advertisement", short_paragraphs[0], "Read more: Teachers balloting over class sizes",
+                      short_paragraphs[1], short_paragraphs[2], "Most read", "Man charged after crash"])
+    record = clean_text(page, tmp_path)
+    for paragraph in short_paragraphs:
+        assert paragraph in record.text
+    assert "Read more" not in record.text and "Advertisement" not in record.text
+    assert "Man charged" not in record.text
+
+
+def test_readers_comments_after_the_story_go(tmp_path):
+    comments = [
+        "I have lived near that bridge for thirty years and the council has never once kept to a budget for it.",
+        "Finally some good news. The detour will be painful but the repairs are long overdue, in my opinion.",
+    ]
+    page = "\n".join(["Council approves bridge repairs despite warnings about the cost", *ENGLISH_BODY,
+                      "Comments (2)", *comments])
+    record = clean_text(page, tmp_path)
+    for comment in comments:
+        assert comment not in record.text
+        assert {"text": comment, "reason": "comments"} in record.removed
+    assert ENGLISH_BODY[2] in record.text
+
+
+def test_author_bio_after_the_story_goes(tmp_path):
+    page = "\n".join(["Council approves bridge repairs despite warnings about the cost", "By Owen Pritchard",
+                      *ENGLISH_BODY,
+                      "Owen Pritchard is our local democracy reporter. He has covered the council since 2017."])
+    record = clean_text(page, tmp_path)
+    assert "Owen Pritchard" not in record.text
+    assert {"text": "By Owen Pritchard", "reason": "byline"} in record.removed
+    assert any(r["reason"] == "author_bio" for r in record.removed)
+
+
+def test_page_language_without_stoplist_is_judged_on_length_and_punctuation():
+    body = ["Το δημοτικό συμβούλιο ενέκρινε χθες τον νέο προϋπολογισμό μετά από συζήτηση έξι ωρών, "
+            "με το μεγαλύτερο μέρος της να αφορά το κόστος επισκευής της παλιάς γέφυρας του ποταμού."] * 3
+    decision = classify(["Αρχική", "Πολιτική", *body, "Διαβάστε επίσης"])
+    kept = [b.text for b in decision.blocks if b.reason is None]
+    assert kept == body
+
+
+# -- --explain and the record
+
+def test_explain_shows_every_block_with_decision_reason_and_signals():
+    record = clean_file(SAMPLES / "it-cookie-widget.txt", explain=True)
+    rows = record.report["explain"]
+    assert len(rows) == record.report["blocks"]
+    widget = next(r for r in rows if r["text"] == "Consigliati per te")
+    assert widget["decision"] == "remove" and widget["reason"] == "recommendations"
+    paragraph = next(r for r in rows if r["text"].startswith("Per chi attraversa Torino"))
+    assert paragraph["decision"] == "keep" and paragraph["reason"] is None
+    for key in ("chars", "words", "stopword_density", "language", "ends_sentence", "class", "class_in_context",
+                "in_main_text", "cue"):
+        assert key in paragraph["signals"]
+    assert paragraph["signals"]["language"] == "it"
+    validate(record.to_dict() | {"timings": {"started_at": "now", "seconds": 0.0}})
+    assert paragraph["signals"]["stopword_density"] > widget["signals"]["stopword_density"] or widget["signals"]["cue"]
+
+
+def test_explain_is_off_by_default():
+    assert "explain" not in clean_file(SAMPLES / "it-cookie-widget.txt").report
+
+
+def test_every_removed_block_has_a_reason_and_counts_add_up():
+    record = clean_file(SAMPLES / "es-paywall-captions.txt")
+    assert all(r["reason"] for r in record.removed)
+    report = record.report
+    assert sum(report["removed_by_reason"].values()) == report["removed"] == len(record.removed)
+    assert report["kept"] + report["removed"] + 1 == report["blocks"]  # + the headline
+
+
+def test_clean_records_from_the_cli_match_the_schema(tmp_path):
+    result = run_cli("run", str(SAMPLES), "--out", str(tmp_path), "--stages", "clean")
+    assert result.exit_code == 0, result.output
+    for stages in load_records(tmp_path).values():
+        validate(stages["clean"])
+
+
+# -- HTML
+
+def test_html_metadata_language_and_url():
+    record = clean_file(SAMPLES / "html-page.html")
+    assert record.source["format"] == "html"
+    assert record.declared_language == "en"
+    assert record.url == "https://www.northernledger.example/news/leeds/2025/04/02/leeds-24-hour-library-pilot"
+    assert record.metadata.get("author") == "Daniel Okafor"
+    assert record.report["extractor"] == "trafilatura"
+
+
+def test_html_saved_as_txt_goes_through_the_html_path(tmp_path):
+    html = (SAMPLES / "html-page.html").read_text(encoding="utf-8")
+    record = clean_text(html, tmp_path, "page.txt")
+    assert record.source["format"] == "html"
+    assert "How the unstaffed hours will work" in record.text
+    assert "<p>" not in record.text and "We use cookies" not in record.text
+
+
+def test_text_saved_as_html_goes_through_the_text_path(tmp_path):
+    text = (SAMPLES / "fr-article.txt").read_text(encoding="utf-8")
+    record = clean_text(text, tmp_path, "page.html")
+    assert record.source["format"] == "text"
+    assert "Un surcoût discuté" in record.text and "Mentions légales" not in record.text
+
+
+def test_deeply_nested_and_malformed_html_does_not_break_the_stage(tmp_path):
+    paragraph = "<p>" + " ".join(ENGLISH_BODY) + "</p>"
+    nested = "<html><body>" + "<div>" * 5000 + paragraph + "</div>" * 5000 + "</body></html>"
+    record = clean_text(nested, tmp_path, "nested.html")
+    assert record.status == "ok"
+    assert "The city council approved the new budget" in record.text
+    broken = "<html><body><div><p>" + ENGLISH_BODY[0] + "<p>" + ENGLISH_BODY[1] + "<span><b>" + ENGLISH_BODY[2]
+    record = clean_text(broken, tmp_path, "broken.html")
+    assert record.status == "ok"
+    assert "Officials said that the work would begin in the spring" in record.text
+
+
+# -- bad input
+
+def test_page_that_is_all_furniture_fails_with_no_article_text(tmp_path):
+    page = "Skip to main content\nMenu\nMost read\nShare on Facebook\nPrivacy policy\n© 2025 Example Media Ltd\n"
+    record = clean_text(page, tmp_path)
+    assert record.status == "failed"
+    assert record.error["code"] == "no_article_text"
+    assert record.text == ""
+
+
+def test_page_without_line_breaks_is_split_into_sentences(tmp_path):
+    record = clean_file(SAMPLES / "de-single-line.txt")
+    assert record.report["blocks"] > 20
+    assert not record.text.startswith("Zum Inhalt")
+
+
+def test_very_long_dump_finishes_with_its_articles(tmp_path):
+    article = "\n".join(["Menu", "Council approves bridge repairs despite cost warnings", *ENGLISH_BODY,
+                         "Most read", "Police appeal after cyclist injured", "© 2025 Example Media Ltd"])
+    page = "\n".join([article] * 4000)  # about 3 MB
+    record = clean_text(page, tmp_path)
+    assert record.status == "ok"
+    assert record.text.count(ENGLISH_BODY[1]) >= 3900
+
+
+def test_giant_single_line_is_cut_without_the_slow_splitter(tmp_path):
+    line = " ".join([*ENGLISH_BODY] * 1500)  # about 800 KB in one line
+    record = clean_text(line, tmp_path)
+    assert record.status == "ok"
+    assert record.report["blocks"] >= 4000
+
+
+# -- the data files
+
+def test_cue_files_compile_and_name_known_reasons():
+    patterns = cue_patterns()
+    assert set(patterns) <= set(REASONS)
+    folder = ROOT / "pipeline" / "resources" / "cues"
+    languages = {p.stem for p in folder.glob("*.json")} - {"common", "dates"}
+    assert {"en", "it", "fr", "de", "es", "pt"} <= languages
+    for path in folder.glob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for key, values in data.items():
+            if path.stem != "dates" and not key.startswith("_"):
+                assert key in REASONS, f"{path.name}: unknown reason {key}"
+                for pattern in values:
+                    re.compile(pattern, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("language", ["it", "en", "fr", "de", "es", "pt"])
+def test_stoplists_exist_for_the_main_languages(language):
+    assert len(stopwords(language)) > 100
+
+
+# -- the evaluation corpus: a floor under the score, so that a change that loses text shows
+
+EVAL = ROOT / "bench" / "data" / "clean"
+
+
+@pytest.mark.skipif(not (EVAL / "README.md").exists(), reason="bench/data/clean is not there")
+def test_evaluation_corpus_token_f1_stays_high():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from clean_eval import newsum, pages, prf
+
+    by_format: dict[str, list[float]] = {"text": [], "html": []}
+    for page, gold in pages([EVAL]):
+        fmt = "html" if page.suffix in (".html", ".htm") else "text"
+        source = read_document(Document(page.stem, page, fmt))
+        by_format[fmt].append(prf(newsum(page, source), "\n".join(gold["paragraphs"]))[2])
+    assert sum(by_format["text"]) / len(by_format["text"]) >= 0.93
+    assert sum(by_format["html"]) / len(by_format["html"]) >= 0.95
