@@ -176,6 +176,7 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
 @click.option("--force", is_flag=True, help="Redo every document and stage, changed or not.")
 @click.option("--retry-failed", is_flag=True, help="Also redo the document-stages that failed last time.")
 @click.option("--prune", is_flag=True, help="Remove the records of documents no longer in the input.")
+@click.option("--explain", is_flag=True, help="Record in clean.json, per block, the decision and the signals behind it.")
 @_run_options
 @handle_errors
 def run(inputs, out, stages, config_path, **common):
@@ -220,6 +221,7 @@ def _command_line() -> str:
 @_out_option
 @_config_option
 @click.option("--force", is_flag=True, help="Redo every document, changed or not.")
+@click.option("--explain", is_flag=True, help="Record, per block, the decision and the signals behind it.")
 @_run_options
 @handle_errors
 def clean(inputs, out, config_path, **common):

@@ -166,7 +166,7 @@ def _build_cpu_stage(name: str, config: Config, options: RunOptions) -> Callable
     if name == "clean":
         from pipeline.stages.clean import CleanStage
 
-        return CleanStage(explain=options.explain) if options.explain else CleanStage()
+        return CleanStage(explain=options.explain)
     from pipeline.stages.detect import DetectStage
 
     return DetectStage(config.detect, options.declared_language)
@@ -270,6 +270,8 @@ class Runner:
         """What a stage's output depends on: the content, the configuration of the chain, the code."""
         chain = self.stages[: self.stages.index(stage) + 1]
         start = "clean" if chain[0] == "clean" else f"raw>{chain[0]}"
+        if self.options.explain and chain[0] == "clean":
+            start += "+explain"  # explained records differ from plain ones
         parts = [__version__, content or "unreadable", start] + [f"{s}:{self.config.section_hash(s)}" for s in chain]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
