@@ -85,8 +85,10 @@ def _cosine(a: Counter, b: Counter, weight: dict[str, float]) -> float:
 
 
 def _is_summary_candidate(sentence: Sentence) -> bool:
-    n = len(sentence.text.split())
-    return 6 <= n <= 60 and sentence.text.rstrip()[-1:] in ".!?\"'»”)"
+    """A whole sentence of reasonable length: not a heading, a fragment or a cut-off teaser."""
+    text = sentence.text.rstrip()
+    n = len(text.split())
+    return 6 <= n <= 60 and text[-1:] in ".!?\"'»”)" and not text.endswith(("...", "…"))
 
 
 def rank_sentences(sentences: list[Sentence], title: str, language: str) -> list[float]:
@@ -103,7 +105,9 @@ def rank_sentences(sentences: list[Sentence], title: str, language: str) -> list
     top = max(forward, default=0.0) or 1.0
     scores = []
     for s in sentences:
-        relevance = (CENTROID_WEIGHT * _cosine(s.terms, centroid, idf)
+        others = centroid.copy()
+        others.subtract(s.terms)  # a sentence is not its own evidence of centrality
+        relevance = (CENTROID_WEIGHT * _cosine(s.terms, +others, idf)
                      + TITLE_WEIGHT * _cosine(s.terms, title_terms, idf)
                      + GRAPH_WEIGHT * forward[s.id] / top
                      + LEAD_WEIGHT / (1 + s.id))  # the lead of a news story carries its news
@@ -195,6 +199,12 @@ def main_clause(sentence: str, language: str, min_words: int = 6) -> str:
 # -- provenance -------------------------------------------------------------------------
 
 
+def _stems(terms) -> set[str]:
+    """Words cut to five letters: 'libraries' and 'library' match in any language, at the price
+    of rare false matches, which a guard against invented content can afford."""
+    return {t[:5] for t in terms}
+
+
 def support(generated: str, sentences: list[Sentence], language: str) -> tuple[list[dict], float, list[str]]:
     """Source sentences that support a generated sentence, best first.
 
@@ -203,20 +213,20 @@ def support(generated: str, sentences: list[Sentence], language: str) -> tuple[l
     words the sources cover together, and the figures of the generated sentence that
     appear nowhere in the source (a generated figure is the likeliest invented fact).
     """
-    terms = set(content_terms(generated, language))
+    terms = _stems(content_terms(generated, language))
     source_numbers = {n for s in sentences for n in _NUMBER.findall(s.text)}
     missing_numbers = [n for n in _NUMBER.findall(generated) if n not in source_numbers]
     if not terms:
         return [], 0.0, missing_numbers
     uncovered = set(terms)
     sources: list[dict] = []
-    pool = list(sentences)
+    pool = [(s, _stems(s.terms)) for s in sentences]
     while uncovered and pool and len(sources) < MAX_SOURCES:
-        best = max(pool, key=lambda s: (len(uncovered & s.terms.keys()), len(terms & s.terms.keys()), -s.id))
-        if not uncovered & best.terms.keys():
+        best = max(pool, key=lambda p: (len(uncovered & p[1]), len(terms & p[1]), -p[0].id))
+        if not uncovered & best[1]:
             break
-        sources.append({"id": best.id, "score": round(len(terms & best.terms.keys()) / len(terms), 4)})
-        uncovered -= best.terms.keys()
+        sources.append({"id": best[0].id, "score": round(len(terms & best[1]) / len(terms), 4)})
+        uncovered -= best[1]
         pool.remove(best)
     sources.sort(key=lambda x: (-x["score"], x["id"]))
     coverage = 1 - len(uncovered) / len(terms)
