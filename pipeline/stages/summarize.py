@@ -39,7 +39,10 @@ TITLE_WEIGHT = 0.5
 GRAPH_WEIGHT = 0.5
 LEAD_WEIGHT = 0.3
 NOT_A_CANDIDATE = 0.3  # headings, fragments and run-ons are kept only when nothing else is left
-MMR_LAMBDA = 0.7  # relevance against redundancy when picking the next sentence
+MMR_LAMBDA = 0.7
+# A sentence is explained within the next pages, not 1,000 sentences later; the window also
+# keeps very long documents linear in time (a news story is well under it).
+FORWARD_WINDOW = 150  # relevance against redundancy when picking the next sentence
 MAX_REDUCE_ROUNDS = 5
 MAX_SOURCES = 3  # supporting sentences listed per generated sentence
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -73,17 +76,6 @@ def _idf(sentences: list[Sentence]) -> dict[str, float]:
     return {t: math.log(1 + len(sentences) / d) for t, d in df.items()}
 
 
-def _cosine(a: Counter, b: Counter, weight: dict[str, float]) -> float:
-    if not a or not b:
-        return 0.0
-    dot = sum(a[t] * b[t] * weight.get(t, 1.0) ** 2 for t in a.keys() & b.keys())
-    if not dot:
-        return 0.0
-    na = math.sqrt(sum((c * weight.get(t, 1.0)) ** 2 for t, c in a.items()))
-    nb = math.sqrt(sum((c * weight.get(t, 1.0)) ** 2 for t, c in b.items()))
-    return dot / (na * nb)
-
-
 def _is_summary_candidate(sentence: Sentence) -> bool:
     """A whole sentence of reasonable length: not a heading, a fragment or a cut-off teaser."""
     text = sentence.text.rstrip()
@@ -91,24 +83,46 @@ def _is_summary_candidate(sentence: Sentence) -> bool:
     return 6 <= n <= 60 and text[-1:] in ".!?\"'»”)" and not text.endswith(("...", "…"))
 
 
+def _weighted(terms: Counter, idf: dict[str, float]) -> tuple[dict[str, float], float]:
+    """A tf-idf vector and its norm, computed once per sentence rather than per comparison."""
+    vector = {t: c * idf.get(t, 1.0) for t, c in terms.items()}
+    return vector, math.sqrt(sum(v * v for v in vector.values()))
+
+
+def _similarity(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (va, na), (vb, nb) = a, b
+    if not na or not nb:
+        return 0.0
+    if len(va) > len(vb):
+        va, vb = vb, va
+    dot = sum(w * vb[t] for t, w in va.items() if t in vb)
+    return dot / (na * nb)
+
+
 def rank_sentences(sentences: list[Sentence], title: str, language: str) -> list[float]:
     """Relevance of each sentence (indexed by id): centroid, title, forward centrality, lead."""
     idf = _idf(sentences)
+    vectors = [_weighted(s.terms, idf) for s in sentences]
     centroid: Counter = Counter()
     for s in sentences:
         centroid.update(s.terms)
-    title_terms = content_terms(title, language)
+    title_vector = _weighted(content_terms(title, language), idf)
     forward = [0.0] * len(sentences)
-    for i, a in enumerate(sentences):
-        for b in sentences[i + 1:]:
-            forward[i] += _cosine(a.terms, b.terms, idf)
+    for i in range(len(sentences)):
+        for j in range(i + 1, min(len(sentences), i + 1 + FORWARD_WINDOW)):
+            forward[i] += _similarity(vectors[i], vectors[j])
     top = max(forward, default=0.0) or 1.0
+    centroid_vector, centroid_norm = _weighted(centroid, idf)
     scores = []
     for s in sentences:
-        others = centroid.copy()
-        others.subtract(s.terms)  # a sentence is not its own evidence of centrality
-        relevance = (CENTROID_WEIGHT * _cosine(s.terms, +others, idf)
-                     + TITLE_WEIGHT * _cosine(s.terms, title_terms, idf)
+        # Similarity to the centroid of the other sentences: a sentence is not its own
+        # evidence of centrality. (C - s) expanded, so the centroid is built once.
+        vector, norm = vectors[s.id]
+        dot = sum(w * centroid_vector[t] for t, w in vector.items())
+        rest_dot, rest_norm = dot - norm * norm, math.sqrt(max(0.0, centroid_norm ** 2 - 2 * dot + norm * norm))
+        to_others = rest_dot / (norm * rest_norm) if norm and rest_norm > 1e-9 else 0.0
+        relevance = (CENTROID_WEIGHT * to_others
+                     + TITLE_WEIGHT * _similarity(vectors[s.id], title_vector)
                      + GRAPH_WEIGHT * forward[s.id] / top
                      + LEAD_WEIGHT / (1 + s.id))  # the lead of a news story carries its news
         if not _is_summary_candidate(s):
@@ -121,15 +135,16 @@ def select_mmr(sentences: list[Sentence], scores: list[float], k: int,
                exclude: frozenset[int] | set[int] = frozenset()) -> list[int]:
     """k sentence ids by maximal marginal relevance, best first."""
     idf = _idf(sentences)
+    vectors = [_weighted(s.terms, idf) for s in sentences]
+    redundancy = [0.0] * len(sentences)  # similarity to the closest sentence chosen so far
     chosen: list[int] = []
     candidates = [s.id for s in sentences if s.id not in exclude]
     while candidates and len(chosen) < k:
-        def mmr(i: int) -> float:
-            redundancy = max((_cosine(sentences[i].terms, sentences[j].terms, idf) for j in chosen), default=0.0)
-            return MMR_LAMBDA * scores[i] - (1 - MMR_LAMBDA) * redundancy
-        best = max(candidates, key=lambda i: (mmr(i), -i))
+        best = max(candidates, key=lambda i: (MMR_LAMBDA * scores[i] - (1 - MMR_LAMBDA) * redundancy[i], -i))
         chosen.append(best)
         candidates.remove(best)
+        for i in candidates:
+            redundancy[i] = max(redundancy[i], _similarity(vectors[i], vectors[best]))
     return chosen
 
 
