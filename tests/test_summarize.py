@@ -316,3 +316,14 @@ def test_seed_pages_get_summaries_whose_provenance_points_at_real_sentences(extr
         by_id = {s["id"]: s["text"] for s in summary["sentences"]}
         for item in summary["provenance"]:
             assert item["sources"] and all(s["id"] in by_id for s in item["sources"])
+
+
+def test_a_summary_cut_by_the_length_cap_is_reported(tiny_models, tmp_path):
+    config = load_config(write_config(tmp_path / "models.yaml", tiny_models, summarize={
+        "method": "abstractive",
+        "model": {"model": str(tiny_models["bart"]), "generation": {"num_beams": 1, "max_new_tokens": 2}}}))
+    stage = SummarizeStage(config.summarize, ModelRegistry(config))
+    [record] = stage([TranslateRecord(doc_id="capped", source_language="en", title="",
+                                      text="The council approved the budget on Tuesday after a long debate.")])
+    assert record.method == "abstractive"
+    assert "generation length cap" in record.report["output_capped"]

@@ -280,7 +280,8 @@ class _Abstractive:
     sentences: list[Sentence]
     texts: list[str]
     rounds: list[int] = field(default_factory=list)  # chunks per round
-    capped: bool = False
+    capped_chunks: int = 0  # chunk summaries that reached the length cap in map rounds
+    final_capped: bool = False  # the summary itself reached it
     done: str | None = None
 
 
@@ -352,20 +353,21 @@ class SummarizeStage:
         while active:
             jobs = [(doc, i) for doc in active for i in range(len(doc.texts))]
             jobs.sort(key=lambda job: len(job[0].texts[job[1]]))  # similar lengths pad less
-            results: dict[tuple[int, int], str] = {}
+            results: dict[tuple[int, int], tuple[str, bool]] = {}
             for start in range(0, len(jobs), self.config.batch_size):
                 batch = jobs[start:start + self.config.batch_size]
                 texts, capped = model.generate([doc.texts[i] for doc, i in batch])
                 for (doc, i), text, cap in zip(batch, texts, capped, strict=True):
-                    results[(id(doc), i)] = text
-                    doc.capped |= cap
+                    results[(id(doc), i)] = (text, cap)
             still = []
             for doc in active:
                 doc.rounds.append(len(doc.texts))
-                partial = [results[(id(doc), i)] for i in range(len(doc.texts))]
+                partial = [results[(id(doc), i)][0] for i in range(len(doc.texts))]
+                capped = [results[(id(doc), i)][1] for i in range(len(doc.texts))]
                 if len(partial) == 1:
-                    doc.done = partial[0]
+                    doc.done, doc.final_capped = partial[0], capped[0]
                     continue
+                doc.capped_chunks += sum(capped)
                 merged = self._chunks(partial, model)
                 if len(merged) >= len(doc.texts) or len(doc.rounds) >= MAX_REDUCE_ROUNDS:
                     # The chunk summaries do not shrink: keep them all rather than loop or cut.
@@ -384,6 +386,10 @@ class SummarizeStage:
         for sentence in split_sentences(doc.done or "", language):
             if sentence not in generated:  # beam search repeats itself on weak models
                 generated.append(sentence)
+        unfinished = (doc.final_capped and len(generated) > 1
+                      and generated[-1].rstrip()[-1:] not in ".!?\"'»”)")
+        if unfinished:  # cut off by the length cap mid-sentence: a half claim is worse than none
+            generated.pop()
         if not generated:
             out.report["abstractive_empty"] = "the model generated nothing; the extractive summary is kept"
             return
@@ -401,9 +407,11 @@ class SummarizeStage:
                       "generated_sentences": len(generated), "unsupported_sentences": unsupported}
         if len(generated) > 4:
             out.report["generated_sentences_dropped"] = len(generated) - 4
-        if doc.capped:
-            out.degrade("the summarizer reached the generation length cap; the summary may be cut short "
-                        "(raise summarize.model.generation.max_new_tokens)")
+        if doc.final_capped:
+            out.report["output_capped"] = ("the summary reached the generation length cap"
+                                           + ("; its unfinished last sentence was dropped" if unfinished else ""))
+        if doc.capped_chunks:
+            out.report["chunk_summaries_capped"] = doc.capped_chunks
 
     @staticmethod
     def _chunks(texts: list[str], model: Seq2SeqModel) -> list[str]:
