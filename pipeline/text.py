@@ -42,7 +42,9 @@ def split_sentences(paragraph: str, language: str = "en") -> list[str]:
         start = paragraph.find(piece, cursor)
         if start < 0:  # the segmenter changed the text: its pieces as they are, rather than guess
             return pieces
-        if not starts or not (start == cursor or _continues(piece)):
+        # a line break between two pieces is a real boundary (list items, captions), whatever follows
+        joined = start == cursor or ("\n" not in paragraph[cursor:start] and _continues(piece))
+        if not starts or not joined:
             starts.append(start if starts else 0)
         cursor = start + len(piece)
     bounds = starts[1:] + [len(paragraph)]

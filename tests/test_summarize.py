@@ -71,6 +71,9 @@ def test_split_sentences_rejoins_a_cut_after_an_abbreviation():
         "Les fouilles reprendront en mai."]
     assert split_sentences("The firm, founded approx. twenty years ago, sold it. eBay rose.", "en") == [
         "The firm, founded approx. twenty years ago, sold it.", "eBay rose."]
+    # a line break is a boundary even before a lower-case word (list items, captions)
+    assert split_sentences("Tickets are on sale now.\nsee the full programme online.", "en") == [
+        "Tickets are on sale now.", "see the full programme online."]
 
 
 # -- extractive -----------------------------------------------------------------------------
@@ -318,12 +321,17 @@ def test_seed_pages_get_summaries_whose_provenance_points_at_real_sentences(extr
             assert item["sources"] and all(s["id"] in by_id for s in item["sources"])
 
 
-def test_a_summary_cut_by_the_length_cap_is_reported(tiny_models, tmp_path):
-    config = load_config(write_config(tmp_path / "models.yaml", tiny_models, summarize={
-        "method": "abstractive",
-        "model": {"model": str(tiny_models["bart"]), "generation": {"num_beams": 1, "max_new_tokens": 2}}}))
-    stage = SummarizeStage(config.summarize, ModelRegistry(config))
+def test_a_summary_cut_by_the_length_cap_loses_its_unfinished_sentence(small_window_stage):
+    stage, model, _ = small_window_stage
+
+    def generate_cut_short(texts, **overrides):  # what a model does when max_new_tokens is too small
+        return ["The council approved the budget on Tuesday. The mayor said the rise was"] * len(texts), \
+            [True] * len(texts)
+
+    model.generate = generate_cut_short
     [record] = stage([TranslateRecord(doc_id="capped", source_language="en", title="",
                                       text="The council approved the budget on Tuesday after a long debate.")])
     assert record.method == "abstractive"
-    assert "generation length cap" in record.report["output_capped"]
+    assert record.summary == "The council approved the budget on Tuesday."
+    assert "unfinished last sentence was dropped" in record.report["output_capped"]
+    assert record.status == "ok"
