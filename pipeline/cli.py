@@ -298,6 +298,23 @@ def status(out, runs, as_json):
         click.echo(f"{problem['status']:8} {problem['doc_id']} [{problem['stage']}]: {reason}")
 
 
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@handle_errors
+def digest(out):
+    """Write OUT/digest.md and OUT/digest.html: every summary, for a person to read.
+
+    One entry per article (title, source file, original language, summary, key
+    points, a link to its records), grouped by original language, with the run's
+    figures at the top and the documents that failed or degraded listed first.
+    The HTML page is self-contained and works offline.
+    """
+    from pipeline.digest import write_digest
+
+    for path in write_digest(out):
+        click.echo(str(path))
+
+
 @main.group()
 def models() -> None:
     """The models named in models.yaml: list them, fetch them, check them."""

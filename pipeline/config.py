@@ -71,6 +71,7 @@ class SummarizeConfig:
     batch_size: int = 4
     sentences: int = 3
     key_points: int = 4
+    support_threshold: float = 0.6  # share of a generated sentence's words its sources must hold
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
     )
 
     s = _check_keys(path, "summarize", data.get("summarize"),
-                    {"method", "model", "batch_size", "sentences", "key_points"})
+                    {"method", "model", "batch_size", "sentences", "key_points", "support_threshold"})
     summary_model = s.get("model")
     summarize = SummarizeConfig(
         method=_typed(path, "summarize.method", s.get("method", "auto"), str,
@@ -198,7 +199,10 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         batch_size=max(1, _typed(path, "summarize.batch_size", s.get("batch_size", 4), int)),
         sentences=_typed(path, "summarize.sentences", s.get("sentences", 3), int),
         key_points=_typed(path, "summarize.key_points", s.get("key_points", 4), int),
+        support_threshold=_typed(path, "summarize.support_threshold", s.get("support_threshold", 0.6), float),
     )
+    if not 0.0 <= summarize.support_threshold <= 1.0:
+        raise _fail(path, "summarize.support_threshold", "must be between 0 and 1")
     if summarize.method == "abstractive" and summarize.model is None:
         raise _fail(path, "summarize.model", "method is abstractive but no model is named")
     if not 2 <= summarize.sentences <= 4:

@@ -35,8 +35,30 @@ def split_sentences(paragraph: str, language: str = "en") -> list[str]:
     paragraph = paragraph.strip()
     if not paragraph:
         return []
-    pieces = [s.strip() for s in _segmenter(language).segment(paragraph)]
-    return [s for s in pieces if s]
+    pieces = [p.strip() for p in _segmenter(language).segment(paragraph) if p.strip()]
+    starts: list[int] = []  # where each sentence begins; it runs to where the next begins
+    cursor = 0
+    for piece in pieces:
+        start = paragraph.find(piece, cursor)
+        if start < 0:  # the segmenter changed the text: its pieces as they are, rather than guess
+            return pieces
+        # a line break between two pieces is a real boundary (list items, captions), whatever follows
+        joined = start == cursor or ("\n" not in paragraph[cursor:start] and _continues(piece))
+        if not starts or not joined:
+            starts.append(start if starts else 0)
+        cursor = start + len(piece)
+    bounds = starts[1:] + [len(paragraph)]
+    return [paragraph[a:b].strip() for a, b in zip(starts, bounds, strict=True)]
+
+
+def _continues(piece: str) -> bool:
+    """A piece that opens with a comma, a closing bracket or a lower-case word is the rest of
+    the previous sentence, cut after an abbreviation ("approx. twenty", "env. 20 km");
+    words with inner capitals ("eBay", "iPhone") may open a sentence."""
+    if piece[0] in ",;:)]}":
+        return True
+    first = _WORD.match(piece)
+    return first is not None and first.start() == 0 and first.group().islower()
 
 
 def words(text: str) -> list[str]:

@@ -1,0 +1,337 @@
+"""summarize: extractive sentences are the source's, provenance points at real sentences,
+long inputs go through map-reduce with a real (tiny) BART, other languages keep theirs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from conftest import ROOT, SEEDS, load_records, run_cli, sample_files, validate, write_config
+
+from pipeline.config import load_config
+from pipeline.models import ModelRegistry
+from pipeline.records import TranslateRecord
+from pipeline.stages.summarize import SummarizeStage, main_clause, source_sentences, support, trace
+from pipeline.text import split_paragraphs, split_sentences
+
+
+def seed_files() -> list:
+    if not SEEDS.is_dir():
+        pytest.skip("../shared/seeds is not present")
+    return sorted(p for p in SEEDS.glob("*.txt"))
+
+
+def _no_space(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.fixture(scope="module")
+def extractive_config(tmp_path_factory):
+    """Extractive only, no translation models: every document is summarized in its own language."""
+    path = tmp_path_factory.mktemp("cfg") / "models.yaml"
+    path.write_text("device: cpu\ntranslate:\n  models: {}\nsummarize:\n  method: extractive\n  model: null\n",
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def extractive_run(extractive_config, tmp_path_factory):
+    src = tmp_path_factory.mktemp("in")
+    for path in sample_files():
+        shutil.copy(path, src / path.name)
+    if SEEDS.is_dir():
+        for path in SEEDS.glob("*.txt"):
+            shutil.copy(path, src / f"seed-{path.name}")
+    out = tmp_path_factory.mktemp("out")
+    result = run_cli("run", str(src), "--out", str(out), "--config", str(extractive_config))
+    assert result.exit_code in (0, 3), result.output
+    return load_records(out)
+
+
+# -- sentences ----------------------------------------------------------------------------
+
+
+def test_split_sentences_loses_no_text_on_samples_and_seeds():
+    paths = sample_files() + (sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else [])
+    checked = 0
+    for path in paths:
+        for paragraph in split_paragraphs(path.read_text(encoding="utf-8", errors="replace")):
+            for language in ("en", "fr", "it", "de"):
+                assert _no_space("".join(split_sentences(paragraph, language))) == _no_space(paragraph), path
+            checked += 1
+    assert checked > 50
+
+
+def test_split_sentences_rejoins_a_cut_after_an_abbreviation():
+    paragraph = ("Un quartier romain daté du Ier au IIIe siècle après J.-C., comprenant trois demeures, a été "
+                 "mis au jour. Les fouilles reprendront en mai.")
+    assert split_sentences(paragraph, "fr") == [
+        "Un quartier romain daté du Ier au IIIe siècle après J.-C., comprenant trois demeures, a été mis au jour.",
+        "Les fouilles reprendront en mai."]
+    assert split_sentences("The firm, founded approx. twenty years ago, sold it. eBay rose.", "en") == [
+        "The firm, founded approx. twenty years ago, sold it.", "eBay rose."]
+    # a line break is a boundary even before a lower-case word (list items, captions)
+    assert split_sentences("Tickets are on sale now.\nsee the full programme online.", "en") == [
+        "Tickets are on sale now.", "see the full programme online."]
+
+
+# -- extractive -----------------------------------------------------------------------------
+
+
+def test_extractive_summary_sentences_are_verbatim_source_sentences(extractive_run):
+    summarized = 0
+    for doc_id, stages in extractive_run.items():
+        summary = stages.get("summary")
+        if summary is None or summary["status"] == "failed":
+            continue
+        validate(summary)
+        assert summary["method"] == "extractive"
+        by_id = {s["id"]: s["text"] for s in summary["sentences"]}
+        # the numbered sentences are the translate record's text, in order, none lost
+        assert _no_space("".join(by_id[i] for i in sorted(by_id))) == _no_space(stages["translate"]["text"])
+        items = [p for p in summary["provenance"] if p["kind"] == "summary"]
+        assert 2 <= len(items) <= 4, doc_id
+        assert " ".join(p["text"] for p in items) == summary["summary"]
+        for item in items:
+            assert [s["id"] for s in item["sources"]] and item["text"] == by_id[item["sources"][0]["id"]]
+            assert item["unsupported"] is False
+        ids = [p["sources"][0]["id"] for p in items]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)  # document order, no repeats
+        summarized += 1
+    assert summarized >= len(sample_files())
+
+
+def test_key_points_are_their_source_sentence_or_a_part_of_it(extractive_run):
+    for doc_id, stages in extractive_run.items():
+        summary = stages.get("summary")
+        if summary is None or summary["status"] == "failed":
+            continue
+        by_id = {s["id"]: s["text"] for s in summary["sentences"]}
+        points = [p for p in summary["provenance"] if p["kind"] == "key_point"]
+        assert [p["text"] for p in points] == summary["key_points"]
+        assert 3 <= len(points) <= 5 or len(by_id) < 3, doc_id
+        for point in points:
+            source = by_id[point["sources"][0]["id"]]
+            # a shortened point keeps its words in order: drop-only edits of the source sentence
+            remaining = source.lower()
+            for word in re.findall(r"\w+", point["text"].lower()):
+                position = remaining.find(word)
+                assert position >= 0, (doc_id, point["text"], source)
+                remaining = remaining[position + len(word):]
+
+
+def test_untranslated_document_is_summarized_in_its_own_language(extractive_run):
+    languages = {}
+    for doc_id, stages in extractive_run.items():
+        summary = stages.get("summary")
+        if summary is None or summary["status"] == "failed":
+            continue
+        detected = stages["detect"]["language"]
+        if detected in ("fr", "it", "de", "es"):
+            assert stages["translate"]["translated"] is False
+            assert summary["language"] == detected
+            source_text = stages["translate"]["text"]
+            for sentence in [p["text"] for p in summary["provenance"] if p["kind"] == "summary"]:
+                assert sentence in source_text
+            languages[detected] = doc_id
+    assert {"fr", "it"} <= set(languages)
+
+
+def test_extractive_prefers_the_news_over_an_anecdotal_opening():
+    # Three scene-setting sentences, then the news, which the title announces and the rest explains.
+    text = ("Maria Lopez has walked her dog along the river every morning for twenty years.\n\n"
+            "She knows every bench, every heron and every crack in the old towpath.\n\n"
+            "On Tuesday she found the gate locked and a notice pinned to it.\n\n"
+            "The city council has closed the Eastbank riverside path for eighteen months to rebuild its "
+            "flood wall, at a cost of 14 million euros.\n\n"
+            "The council said the flood wall had been weakened by last winter's storms and could fail "
+            "during a major flood.\n\n"
+            "Work on the flood wall will start in March, and a temporary path will open on the other bank.\n\n"
+            "Residents criticised the council for closing the path without consultation.")
+    sentences = source_sentences(text, "en")
+    from pipeline.stages.summarize import extract
+
+    chosen = extract(sentences, "Council closes Eastbank riverside path to rebuild flood wall", "en", 3)
+    assert 3 in chosen
+    assert chosen != [0, 1, 2]
+
+
+# -- provenance of generated sentences ------------------------------------------------------
+
+
+def _sentences():
+    return source_sentences(
+        "The council approved a budget of 412 million dollars on Tuesday. "
+        "Property taxes will rise by 3.9 percent for homeowners.\n\n"
+        "Library branches will stay open on Saturdays after a late amendment.", "en")
+
+
+def test_a_copied_sentence_is_supported_by_the_sentence_it_copies():
+    sentences = _sentences()
+    item = trace("summary", 0, "Property taxes will rise by 3.9 percent.", sentences, "en", 0.6)
+    assert item["sources"][0]["id"] == 1
+    assert item["unsupported"] is False
+
+
+def test_a_sentence_fusing_two_sources_lists_both():
+    sources, coverage, missing = support("The council approved the budget and libraries stay open on Saturdays.",
+                                         _sentences(), "en")
+    assert {s["id"] for s in sources} >= {0, 2}
+    assert coverage == 1.0 and missing == []
+
+
+def test_invented_content_and_invented_figures_are_flagged():
+    sentences = _sentences()
+    invented = trace("summary", 0, "Firefighters rescued seven kittens from a burning warehouse.", sentences, "en", 0.6)
+    assert invented["unsupported"] is True
+    wrong_figure = trace("summary", 1, "The council approved a budget of 512 million dollars.", sentences, "en", 0.6)
+    assert wrong_figure["unsupported"] is True
+    assert "512" in wrong_figure["unsupported_reason"]
+
+
+# -- key points ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sentence, language, expected", [
+    ("In a statement, the company said gas accounted for a third of its operating costs.", "en",
+     "The company said gas accounted for a third of its operating costs."),
+    ("The case will now return to the lower court in the county, where a new judge will be assigned.", "en",
+     "The case will now return to the lower court in the county."),
+    # a condition is part of the claim
+    ("On a good day, if the wind is right, a single bar of signal flickers onto the screens.", "en", None),
+    # an opening with a name or a figure says where or when: it stays
+    ("In Paris, police arrested four people after the protest turned violent.", "en", None),
+    ("In 2019, the same cooperative was fined 30,000 euros for an illegal discharge.", "en", None),
+    # a clause that closes before the sentence ends is not the end of the sentence
+    ("Since March, the kiosk, which relied on people like him, has been closed for good.", "en", None),
+    # nothing is cut inside a quotation
+    ('"We will keep the branches open, which is what people asked for," the mayor said.', "en", None),
+    ("Jeudi, le conseil régional a adopté la gratuité des trains pour les moins de 26 ans.", "fr",
+     "Le conseil régional a adopté la gratuité des trains pour les moins de 26 ans."),
+    # German keeps its verb in second place only with the opening phrase
+    ("Am Dienstag hat die Regierung den Haushalt beschlossen, der viel Geld kostet.", "de", None),
+])
+def test_main_clause(sentence, language, expected):
+    assert main_clause(sentence, language) == (expected or sentence)
+
+
+# -- abstractive: map-reduce with a tiny BART ------------------------------------------------
+
+
+def _long_english_text() -> str:
+    paragraphs = []
+    for path in sample_files():
+        if path.name.startswith("en-") and path.suffix == ".txt":
+            paragraphs.extend(split_paragraphs(path.read_text(encoding="utf-8")))
+    return "\n\n".join(paragraphs)
+
+
+@pytest.fixture
+def small_window_stage(tiny_models, tmp_path):
+    config_path = write_config(tmp_path / "models.yaml", tiny_models, summarize={
+        "method": "abstractive",
+        "model": {"model": str(tiny_models["bart"]), "max_input_tokens": 48,
+                  "generation": {"num_beams": 2, "max_new_tokens": 12, "no_repeat_ngram_size": 3}}})
+    config = load_config(config_path)
+    registry = ModelRegistry(config)
+    model = registry.get(config.summarize.model, "summarize.model")
+    inputs: list[list[str]] = []
+    generate = model.generate
+
+    def recording_generate(texts, **overrides):
+        inputs.append(list(texts))
+        return generate(texts, **overrides)
+
+    model.generate = recording_generate
+    return SummarizeStage(config.summarize, registry), model, inputs
+
+
+def test_long_input_goes_through_map_reduce_without_truncation(small_window_stage):
+    stage, model, inputs = small_window_stage
+    text = _long_english_text()
+    [record] = stage([TranslateRecord(doc_id="long", source_language="en", title="Long", text=text)])
+    record.timings = {"started_at": "2025-01-01T00:00:00+00:00", "seconds": 0.0}  # the runner's part
+    validate(record.to_dict())
+    assert record.method == "abstractive"
+    assert record.report["path"] == "map_reduce"
+    rounds = record.report["chunks_per_round"]
+    assert rounds[0] > 1 and rounds == sorted(rounds, reverse=True) and len(rounds) >= 2
+    every_input = [t for batch in inputs for t in batch]
+    assert all(model.count_tokens(t) <= 48 for t in every_input)
+    # the first round's chunks, joined, are the whole text: nothing cut off
+    first_round = sorted(every_input[:rounds[0]], key=lambda t: _no_space(text).find(_no_space(t)))
+    assert _no_space("".join(first_round)) == _no_space(text)
+    ids = {s["id"] for s in record.sentences}
+    for item in record.provenance:
+        assert {s["id"] for s in item["sources"]} <= ids
+
+
+def test_short_input_takes_the_single_path(small_window_stage):
+    stage, _, inputs = small_window_stage
+    [record] = stage([TranslateRecord(doc_id="short", source_language="en", title="",
+                                      text="The council approved the budget on Tuesday.")])
+    assert record.report["path"] == "single" and record.report["chunks_per_round"] == [1]
+    assert len(inputs) == 1
+
+
+def test_documents_of_a_batch_share_generate_calls(small_window_stage):
+    stage, _, inputs = small_window_stage
+    records = [TranslateRecord(doc_id=f"d{i}", source_language="en", title="",
+                               text=f"The council approved budget number {i} on Tuesday.") for i in range(3)]
+    outputs = stage(records)
+    assert [o.report["path"] for o in outputs] == ["single"] * 3
+    assert len(inputs) == 1 and len(inputs[0]) == 3
+
+
+def test_a_sentence_longer_than_the_window_is_cut_between_words_not_dropped(small_window_stage):
+    stage, model, _ = small_window_stage
+    sentence = " ".join(["the council approved the budget after a long debate"] * 12) + "."
+    chunks = stage._chunks([sentence], model)
+    assert len(chunks) > 1
+    assert all(model.count_tokens(c) <= 48 for c in chunks)
+    assert " ".join(chunks) == sentence
+
+
+def test_non_english_text_is_not_fed_to_the_english_summarizer(small_window_stage):
+    stage, _, inputs = small_window_stage
+    [record] = stage([TranslateRecord(doc_id="fr", source_language="fr", title="Budget",
+                                      text="Le conseil a adopté le budget mardi soir après un long débat.")])
+    assert record.method == "extractive" and record.language == "fr"
+    assert "abstractive_skipped" in record.report and inputs == []
+
+
+def test_support_threshold_is_validated(tmp_path):
+    path = tmp_path / "models.yaml"
+    path.write_text("summarize:\n  support_threshold: 1.5\n", encoding="utf-8")
+    result = run_cli("run", str(ROOT / "samples"), "--out", str(tmp_path / "o"), "--config", str(path))
+    assert result.exit_code == 1
+    assert "summarize.support_threshold" in result.output
+
+
+def test_seed_pages_get_summaries_whose_provenance_points_at_real_sentences(extractive_run):
+    seed_files()
+    seeds = {d: s for d, s in extractive_run.items() if d.startswith("seed-")}
+    assert seeds
+    for doc_id, stages in seeds.items():
+        summary = stages["summary"]
+        assert summary["status"] != "failed", doc_id
+        by_id = {s["id"]: s["text"] for s in summary["sentences"]}
+        for item in summary["provenance"]:
+            assert item["sources"] and all(s["id"] in by_id for s in item["sources"])
+
+
+def test_a_summary_cut_by_the_length_cap_loses_its_unfinished_sentence(small_window_stage):
+    stage, model, _ = small_window_stage
+
+    def generate_cut_short(texts, **overrides):  # what a model does when max_new_tokens is too small
+        return ["The council approved the budget on Tuesday. The mayor said the rise was"] * len(texts), \
+            [True] * len(texts)
+
+    model.generate = generate_cut_short
+    [record] = stage([TranslateRecord(doc_id="capped", source_language="en", title="",
+                                      text="The council approved the budget on Tuesday after a long debate.")])
+    assert record.method == "abstractive"
+    assert record.summary == "The council approved the budget on Tuesday."
+    assert "unfinished last sentence was dropped" in record.report["output_capped"]
+    assert record.status == "ok"
