@@ -57,6 +57,8 @@ class DetectConfig:
     min_chars: int = 20  # paragraphs with fewer letters are short: they lean to the document's language
     sample_chars: int = 20000  # characters examined per document; later paragraphs inherit
     paragraph_chars: int = 600  # characters examined per paragraph
+    page_weight: float = 0.3  # how strongly the page's languages pull each paragraph's (0: not at all)
+    declared_weight: float = 0.3  # share of that pull given to the declared language (never for the document)
     fast_accept: float = 0.9  # ensemble: fastText's probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ensemble: ...on paragraphs with at least this many letters
 
@@ -177,12 +179,16 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         sample_chars=_typed(path, "detect.sample_chars", d.get("sample_chars", detect_defaults.sample_chars), int),
         paragraph_chars=max(1, _typed(path, "detect.paragraph_chars",
                                       d.get("paragraph_chars", detect_defaults.paragraph_chars), int)),
+        declared_weight=_typed(path, "detect.declared_weight",
+                               d.get("declared_weight", detect_defaults.declared_weight), float),
+        page_weight=_typed(path, "detect.page_weight", d.get("page_weight", detect_defaults.page_weight), float),
         fast_accept=_typed(path, "detect.fast_accept", d.get("fast_accept", detect_defaults.fast_accept), float),
         fast_accept_min_letters=_typed(path, "detect.fast_accept_min_letters",
                                        d.get("fast_accept_min_letters", detect_defaults.fast_accept_min_letters), int),
     )
-    if not 0.0 <= detect.fast_accept <= 1.0:
-        raise _fail(path, "detect.fast_accept", "must be between 0 and 1")
+    for key in ("fast_accept", "declared_weight"):
+        if not 0.0 <= getattr(detect, key) <= 1.0:
+            raise _fail(path, f"detect.{key}", "must be between 0 and 1")
 
     t = _check_keys(path, "translate", data.get("translate"),
                     {"target", "batch_size", "threads", "models", "fallback"})

@@ -60,7 +60,7 @@ def _merge(pairs: Sequence[tuple[str, float]]) -> Scores:
     merged: dict[str, float] = {}
     for code, prob in pairs:
         lang = normalise_code(code)
-        merged[lang] = merged.get(lang, 0.0) + max(0.0, float(prob))
+        merged[lang] = max(merged.get(lang, 0.0), float(prob))
     return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -190,6 +190,10 @@ class EnsembleSettings:
     candidates: int = 5  # fastText's best languages that lingua chooses between
     lingua_weight: float = 1.0  # weight of lingua's log-probability against fastText's
     floor: float = 0.01  # probability given to a candidate one detector did not name
+    unknown_min: float = 0.5  # fastText's probability a language lingua lacks needs to compete
+    fast_unsure: float = 0.5  # below this top probability fastText is lost...
+    lingua_weight_unsure: float = 2.0  # ...and lingua's opinion weighs this much
+    names_min_letters: int = 20  # 0: keep names; else drop them when this many letters remain
 
 
 class EnsembleBackend:
@@ -208,39 +212,84 @@ class EnsembleBackend:
         self.settings = settings or EnsembleSettings()
         self.fast = FasttextBackend(fasttext_model, top_k=max(5, self.settings.candidates))
         self.lingua = LinguaBackend()
-        self.consulted = 0  # how many texts lingua was asked about (the report says so)
+        self.consulted = 0  # how many texts lingua was asked about
 
     def scores(self, text: str, letters: int | None = None) -> Scores:
+        s = self.settings
+        text = without_names(text, s.names_min_letters) if s.names_min_letters else text
         fast = self.fast.scores(text)
         if not fast:
             return []
-        s = self.settings
         n_letters = letters if letters is not None else sum(ch.isalpha() for ch in text)
         if fast[0][1] >= s.fast_accept and n_letters >= s.fast_accept_min_letters:
             return fast
         self.consulted += 1
         known = lingua_codes()
+        lingua_all = dict(self.lingua.scores(text))
         candidates = [lang for lang, _ in fast[: s.candidates]]
+        # lingua's own favourites join, so a language fastText missed can still win.
+        for lang, _ in sorted(lingua_all.items(), key=lambda kv: (-kv[1], kv[0]))[:2]:
+            if lang not in candidates:
+                candidates.append(lang)
+        # lingua over the candidates only: its probabilities renormalised among them.
         in_lingua = [c for c in candidates if c in known]
-        lingua_all = self.lingua.scores(text)
-        if lingua_all and lingua_all[0][0] not in in_lingua:
-            in_lingua.append(lingua_all[0][0])
-            candidates.append(lingua_all[0][0])
-        lingua = dict(self.lingua.scores(text, in_lingua)) if len(in_lingua) >= 2 else dict(lingua_all[:1])
+        mass = sum(lingua_all.get(c, 0.0) for c in in_lingua)
+        lingua = {c: lingua_all.get(c, 0.0) / mass for c in in_lingua} if mass else {}
         fast_probs = dict(fast)
-        # lingua has no opinion on a language it does not know: it gets lingua's best value,
-        # so between it and a known language fastText decides.
+        # fastText unsure of everything (a short line, a headline): lingua, the stronger on
+        # short text, weighs more.
+        lingua_weight = s.lingua_weight if fast[0][1] >= s.fast_unsure else s.lingua_weight_unsure
+        # lingua has no opinion on a language it does not know. Where fastText is fairly sure
+        # of such a language (Galician, Occitan...) it gets lingua's best value, so fastText
+        # decides; a long-tail label fastText only half believes (Interlingua for a short
+        # French line) gets lingua's floor.
         neutral = max(lingua.values(), default=1.0)
         combined = {}
         for lang in candidates:
             p_fast = max(fast_probs.get(lang, 0.0), s.floor)
-            p_lingua = max(lingua.get(lang, 0.0), s.floor) if lang in known else neutral
-            combined[lang] = math.log(p_fast) + s.lingua_weight * math.log(p_lingua)
+            if lang in known:
+                p_lingua = max(lingua.get(lang, 0.0), s.floor)
+            else:
+                p_lingua = neutral if p_fast >= s.unknown_min else s.floor
+            combined[lang] = math.log(p_fast) + lingua_weight * math.log(p_lingua)
+        total_weight = 1 + lingua_weight
         # Back to probabilities over the candidates (a softmax of the combined scores).
         top = max(combined.values())
-        weights = {lang: math.exp((score - top) / (1 + s.lingua_weight)) for lang, score in combined.items()}
+        weights = {lang: math.exp((score - top) / total_weight) for lang, score in combined.items()}
         total = sum(weights.values())
         return sorted(((lang, w / total) for lang, w in weights.items()), key=lambda kv: (-kv[1], kv[0]))
+
+
+_TOKEN = re.compile(r"\S+")
+_SENTENCE_END = ("." , "!", "?", ":", "»", "\"", "“", "”")
+
+
+def _capitalised(token: str) -> bool:
+    word = token.strip("([{\"'“”‘’«»¿¡-–—.,;:!?")
+    first = next((ch for ch in word if ch.isalpha()), "")
+    return bool(first) and first.isupper()
+
+
+def without_names(text: str, min_letters: int = 20) -> str:
+    """The text without capitalised words inside sentences and acronyms: names say little
+    about the language around them (a Dutch name in an English sentence), and detectors
+    over-read them. The text is kept whole when too little would remain (a headline in
+    title case, a list of names)."""
+    tokens = _TOKEN.findall(text)
+    capitalised = [_capitalised(token) for token in tokens]
+    kept = []
+    sentence_start = True
+    for i, token in enumerate(tokens):
+        # A capitalised word inside a sentence is a name; at the start of one, it is when
+        # the next word is capitalised too (a run: "Bram Smeets van Oosterhout").
+        in_run = i + 1 < len(tokens) and capitalised[i + 1]
+        if not (capitalised[i] and (not sentence_start or in_run)):
+            kept.append(token)
+        sentence_start = token.endswith(_SENTENCE_END)
+    stripped = " ".join(kept)
+    if sum(ch.isalpha() for ch in stripped) < min_letters or len(kept) < 3:
+        return text
+    return stripped
 
 
 def make_backend(name: str, seed: int = 0, ensemble: EnsembleSettings | None = None) -> Backend:

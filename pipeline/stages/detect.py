@@ -28,10 +28,12 @@ from pipeline.text import split_paragraphs
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 # Addresses and handles carry letters but no language; they are not evidence.
-_NOT_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#]\w+", re.UNICODE)
+# Tokens with digits (10h30, 3G, 2025) are times, units and codes, not words.
+_NOT_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#]\w+|\w*\d\w*", re.UNICODE)
 _DECLARED = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]+)*$")
 MIXED_MIN_SHARE = 0.1  # a second language must hold this share of the letters to call the page mixed
 PRIOR_FLOOR = 0.01  # a language absent from the rest of the page is unlikely, not impossible
+SCORE_FLOOR = 0.01  # a page language the detector did not name for a paragraph: unlikely, not impossible
 
 
 def language_text(text: str) -> str:
@@ -111,7 +113,15 @@ class DetectStage:
             language = max(sorted(weights), key=weights.get)
             record.language = language
             record.confidence = round(weights[language] / total, 4)
+        # What each paragraph is weighed against: the page's languages and, a little, the
+        # language the site declares. Page furniture that survives cleaning (breadcrumbs,
+        # "read also" teasers) is in the site's language even when the article is not; the
+        # declaration only tips paragraphs whose own evidence is thin, and never the document.
         prior = {lang: w / total for lang, w in weights.items()} if total else {}
+        declared = record.declared_language
+        if declared and declared != UNDETERMINED and config.declared_weight and prior:
+            prior = {lang: (1 - config.declared_weight) * share for lang, share in prior.items()}
+            prior[declared] = prior.get(declared, 0.0) + config.declared_weight
 
         results = []
         for index, (paragraph, scores, n_letters, why) in enumerate(
@@ -125,7 +135,18 @@ class DetectStage:
                 results.append(result)
                 continue
             detected = max(sorted(scores), key=scores.get) if scores else UNDETERMINED
-            posterior = {lang: prob * max(prior.get(lang, 0.0), PRIOR_FLOOR) for lang, prob in scores.items()}
+            # A few words are thin evidence, however sure the detector sounds: their
+            # probabilities are flattened in proportion to the letters there are.
+            strength = min(1.0, n_letters / config.min_chars)
+            # ...and the page pulls them harder: a name alone ("Elon Musk") takes the page's
+            # language rather than whatever the detector's guess was.
+            pull = config.page_weight + (1.0 - strength) * (1.0 - config.page_weight)
+            # The page's languages stay candidates even where the detector did not name them
+            # ("Politik" alone looks Slovenian; on a German page it is German).
+            candidates = set(scores) | set(prior)
+            posterior = {lang: max(scores.get(lang, 0.0), SCORE_FLOOR) ** strength
+                         * max(prior.get(lang, 0.0), PRIOR_FLOOR) ** pull
+                         for lang in candidates}
             norm = sum(posterior.values())
             if norm:
                 lang = max(sorted(posterior), key=posterior.get)
