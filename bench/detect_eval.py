@@ -82,7 +82,7 @@ def is_long(kind: str) -> bool:
     return any(kind.startswith(k) for k in LONG_KINDS)
 
 
-def evaluate(config: DetectConfig, items, pages) -> dict:
+def evaluate(config: DetectConfig, items, pages, repeat: int = 1) -> dict:
     stage = DetectStage(config)
     # Models load lazily (lingua one language at a time); a long run pays that once, so the
     # clock starts after every script has been seen.
@@ -90,19 +90,22 @@ def evaluate(config: DetectConfig, items, pages) -> dict:
         stage(CleanRecord(doc_id="warm-up", text=text))
         if hasattr(stage.backend, "lingua"):
             stage.backend.lingua.scores(text)
-    if hasattr(stage.backend, "consulted"):
-        stage.backend.consulted = 0
-    predictions = []
-    cpu = time.process_time()
-    wall = time.perf_counter()
-    for i, (_, _, text) in enumerate(items):
-        predictions.append(stage(CleanRecord(doc_id=f"item-{i}", text=text)).language)
-    page_records = []
-    for page in pages:
-        text = "\n\n".join(t.strip() for _, t in page["lines"])
-        page_records.append(stage(CleanRecord(doc_id=page["name"], text=text, declared_language=page["declared"])))
-    cpu = time.process_time() - cpu
-    wall = time.perf_counter() - wall
+    # The machine may be shared: the best of `repeat` passes is the figure least disturbed.
+    cpu = wall = float("inf")
+    for _ in range(max(1, repeat)):
+        if hasattr(stage.backend, "consulted"):
+            stage.backend.consulted = 0
+        predictions = []
+        page_records = []
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        for i, (_, _, text) in enumerate(items):
+            predictions.append(stage(CleanRecord(doc_id=f"item-{i}", text=text)).language)
+        for page in pages:
+            text = "\n\n".join(t.strip() for _, t in page["lines"])
+            page_records.append(stage(CleanRecord(doc_id=page["name"], text=text,
+                                                  declared_language=page["declared"])))
+        cpu = min(cpu, time.process_time() - cpu_start)
+        wall = min(wall, time.perf_counter() - wall_start)
 
     long_total = long_right = focus_total = focus_right = short_total = short_right = 0
     predicted = Counter()
@@ -162,6 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N items (a quick look)")
     parser.add_argument("--fast-accept", type=float, help="override detect.fast_accept for the ensemble")
     parser.add_argument("--errors", action="store_true", help="print the most frequent confusions")
+    parser.add_argument("--repeat", type=int, default=1, help="timed passes; the best is reported (default 1)")
     args = parser.parse_args(argv)
     folder = Path(args.data)
     items = load_items(folder)
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         config = CONFIGURATIONS[name]
         if args.fast_accept is not None and config.backend == "ensemble":
             config = replace(config, fast_accept=args.fast_accept)
-        r = evaluate(config, items, pages)
+        r = evaluate(config, items, pages, args.repeat)
         print(f"\n== {name}")
         print(f"  sentences+paragraphs, all languages : {pct(r['long'])}")
         print(f"  sentences+paragraphs, it/en/fr      : {pct(r['focus'])}")

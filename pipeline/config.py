@@ -58,7 +58,7 @@ class DetectConfig:
     sample_chars: int = 20000  # characters examined per document; later paragraphs inherit
     paragraph_chars: int = 600  # characters examined per paragraph
     page_weight: float = 0.3  # how strongly the page's languages pull each paragraph's (0: not at all)
-    declared_weight: float = 0.3  # share of that pull given to the declared language (never for the document)
+    declared_weight: float = 0.4  # share of that pull given to the declared language (never for the document)
     fast_accept: float = 0.9  # ensemble: fastText's probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ensemble: ...on paragraphs with at least this many letters
 

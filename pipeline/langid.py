@@ -187,12 +187,13 @@ class LinguaBackend:
 class EnsembleSettings:
     fast_accept: float = 0.9  # fastText's top probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ...on texts with at least this many letters
-    candidates: int = 5  # fastText's best languages that lingua chooses between
+    candidates: int = 10  # fastText's best languages that lingua chooses between (with the page's)
     lingua_weight: float = 1.0  # weight of lingua's log-probability against fastText's
     floor: float = 0.01  # probability given to a candidate one detector did not name
     unknown_min: float = 0.5  # fastText's probability a language lingua lacks needs to compete
     fast_unsure: float = 0.5  # below this top probability fastText is lost...
     lingua_weight_unsure: float = 2.0  # ...and lingua's opinion weighs this much
+    lingua_everywhere: bool = False  # lingua over all its languages, not only the candidates (slower)
     names_min_letters: int = 20  # 0: keep names; else drop them when this many letters remain
 
 
@@ -214,23 +215,42 @@ class EnsembleBackend:
         self.lingua = LinguaBackend()
         self.consulted = 0  # how many texts lingua was asked about
 
-    def scores(self, text: str, letters: int | None = None) -> Scores:
+    def prepare(self, text: str) -> str:
         s = self.settings
-        text = without_names(text, s.names_min_letters) if s.names_min_letters else text
-        fast = self.fast.scores(text)
+        return without_names(text, s.names_min_letters) if s.names_min_letters else text
+
+    def first_opinion(self, text: str) -> Scores:
+        """fastText's scores alone (on the text as `scores` sees it): cheap, for a first
+        look at a whole page before the paragraphs are scored in earnest."""
+        return self.fast.scores(self.prepare(text))
+
+    def scores(self, text: str, letters: int | None = None, context: Sequence[str] = (),
+               first: Scores | None = None) -> Scores:
+        """`context`: languages the page already points to (its main languages, the
+        declared one); lingua weighs them for every paragraph it is asked about.
+        `first`: `first_opinion(text)` when the caller already has it."""
+        s = self.settings
+        fast = first if first is not None else self.first_opinion(text)
         if not fast:
             return []
         n_letters = letters if letters is not None else sum(ch.isalpha() for ch in text)
         if fast[0][1] >= s.fast_accept and n_letters >= s.fast_accept_min_letters:
             return fast
         self.consulted += 1
+        text = self.prepare(text)
         known = lingua_codes()
-        lingua_all = dict(self.lingua.scores(text))
         candidates = [lang for lang, _ in fast[: s.candidates]]
-        # lingua's own favourites join, so a language fastText missed can still win.
-        for lang, _ in sorted(lingua_all.items(), key=lambda kv: (-kv[1], kv[0]))[:2]:
-            if lang not in candidates:
-                candidates.append(lang)
+        candidates += [lang for lang in context if lang not in candidates]
+        if s.lingua_everywhere:
+            lingua_all = dict(self.lingua.scores(text))
+            # lingua's own favourites join, so a language fastText missed can still win.
+            for lang, _ in sorted(lingua_all.items(), key=lambda kv: (-kv[1], kv[0]))[:2]:
+                if lang not in candidates:
+                    candidates.append(lang)
+        else:
+            # lingua restricted to the candidates: it computes n-gram models only for them,
+            # several times faster than over all its languages.
+            lingua_all = dict(self.lingua.scores(text, [c for c in candidates if c in known]))
         # lingua over the candidates only: its probabilities renormalised among them.
         in_lingua = [c for c in candidates if c in known]
         mass = sum(lingua_all.get(c, 0.0) for c in in_lingua)

@@ -33,6 +33,11 @@ _NOT_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#]\w+|\w*\d\w*", re
 _DECLARED = re.compile(r"^([a-zA-Z]{2,3})(?:[-_][a-zA-Z0-9]+)*$")
 MIXED_MIN_SHARE = 0.1  # a second language must hold this share of the letters to call the page mixed
 PRIOR_FLOOR = 0.01  # a language absent from the rest of the page is unlikely, not impossible
+CONTEXT_MIN_SHARE = 0.1  # a language with this share of fastText's first look at a page is one of its languages
+CONTEXT_LANGUAGES = 3  # ...and at most this many
+# The declaration pulls only where the page shows some text in that language: a wrong tag
+# on a page with no furniture left pulls nothing.
+DECLARED_MIN_SHARE = 0.02
 SCORE_FLOOR = 0.01  # a page language the detector did not name for a paragraph: unlikely, not impossible
 
 
@@ -72,10 +77,28 @@ class DetectStage:
             fast_accept=config.fast_accept, fast_accept_min_letters=config.fast_accept_min_letters))
         self.declared_override = declared_override
 
-    def _scores(self, text: str, n_letters: int) -> list[tuple[str, float]]:
-        if self.config.backend == "ensemble":
-            return self.backend.scores(text, letters=n_letters)
-        return self.backend.scores(text)
+    def _score_all(self, texts: list[str], n_letters: list[int], declared: str | None) -> list[dict[str, float]]:
+        """Scores of the examined paragraphs.
+
+        The ensemble first takes fastText's cheap look at every paragraph; the page's main
+        languages from that look, and the declared one, then join every paragraph's
+        candidates, so lingua weighs a short Norwegian teaser against Danish on a Danish
+        page even where fastText's own list for it left Danish out.
+        """
+        if not hasattr(self.backend, "first_opinion"):
+            return [dict(self.backend.scores(text)) for text in texts]
+        firsts = [self.backend.first_opinion(text) for text in texts]
+        page: dict[str, float] = defaultdict(float)
+        for scores, n in zip(firsts, n_letters, strict=True):
+            for lang, prob in scores:
+                page[lang] += min(n, self.config.paragraph_chars) * prob
+        total = sum(page.values()) or 1.0
+        context = [lang for lang, w in sorted(page.items(), key=lambda kv: (-kv[1], kv[0]))
+                   if w / total >= CONTEXT_MIN_SHARE][:CONTEXT_LANGUAGES]
+        if declared and declared != UNDETERMINED and declared not in context:
+            context.append(declared)
+        return [dict(self.backend.scores(text, letters=n, context=context, first=first))
+                for text, n, first in zip(texts, n_letters, firsts, strict=True)]
 
     def __call__(self, clean: CleanRecord) -> DetectRecord:
         config = self.config
@@ -83,7 +106,7 @@ class DetectStage:
         record = DetectRecord(doc_id=clean.doc_id, title=clean.title, text=clean.text)
         record.declared_language = declared_code(self.declared_override or clean.declared_language)
 
-        evidence: list[dict[str, float] | None] = []  # per paragraph; None: not examined
+        evidence: list = []  # per paragraph: its sample, then its scores; None: not examined
         counts: list[int] = []
         basis: list[str] = []
         budget = config.sample_chars
@@ -99,8 +122,13 @@ class DetectStage:
             else:
                 text = sample(language_text(paragraph), config.paragraph_chars)
                 budget -= len(text)
-                evidence.append(dict(self._scores(text, n_letters)))
+                evidence.append(text)  # scored below, all together
                 basis.append("short" if n_letters < config.min_chars else "detected")
+        examined = [i for i, item in enumerate(evidence) if item is not None]
+        scored = self._score_all([evidence[i] for i in examined], [counts[i] for i in examined],
+                                 record.declared_language)
+        for i, scores in zip(examined, scored, strict=True):
+            evidence[i] = scores
 
         # The document: every examined paragraph votes with its probabilities, weighted by
         # its letters (capped: one huge paragraph is not worth more than its sample).
@@ -114,12 +142,14 @@ class DetectStage:
             record.language = language
             record.confidence = round(weights[language] / total, 4)
         # What each paragraph is weighed against: the page's languages and, a little, the
-        # language the site declares. Page furniture that survives cleaning (breadcrumbs,
-        # "read also" teasers) is in the site's language even when the article is not; the
-        # declaration only tips paragraphs whose own evidence is thin, and never the document.
+        # language the site declares when some of the page is in it. Page furniture that
+        # survives cleaning (breadcrumbs, "read also" teasers) is in the site's language
+        # even when the article is not; the declaration only tips paragraphs whose own
+        # evidence is thin, and never the document.
         prior = {lang: w / total for lang, w in weights.items()} if total else {}
         declared = record.declared_language
-        if declared and declared != UNDETERMINED and config.declared_weight and prior:
+        if (declared and declared != UNDETERMINED and config.declared_weight
+                and prior.get(declared, 0.0) >= DECLARED_MIN_SHARE):
             prior = {lang: (1 - config.declared_weight) * share for lang, share in prior.items()}
             prior[declared] = prior.get(declared, 0.0) + config.declared_weight
 
