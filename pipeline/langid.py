@@ -13,7 +13,9 @@ library directly, so the backend is a configuration choice (`detect.backend`).
 - `lingua`: n-gram models for 75 languages shipped in the wheel; the most accurate on short
   text and on close languages, and about a hundred times slower than fastText.
 - `ensemble`: fastText on every text; lingua only where fastText is not sure, restricted
-  to the languages fastText put forward; the two opinions are then combined.
+  to the languages fastText and the page put forward; the two opinions are combined.
+  Measured in bench/detect_eval.py: more accurate than either alone, and at thousands of
+  lines a second, since lingua is asked about a third of the lines and a few languages.
 
 Heavy imports are lazy: nothing here loads a library or a model until the first call.
 """
@@ -193,18 +195,17 @@ class EnsembleSettings:
     unknown_min: float = 0.5  # fastText's probability a language lingua lacks needs to compete
     fast_unsure: float = 0.5  # below this top probability fastText is lost...
     lingua_weight_unsure: float = 2.0  # ...and lingua's opinion weighs this much
-    lingua_everywhere: bool = False  # lingua over all its languages, not only the candidates (slower)
-    names_min_letters: int = 20  # 0: keep names; else drop them when this many letters remain
+    names_min_letters: int = 20  # lingua reads the text without names when this many letters remain; 0: never
 
 
 class EnsembleBackend:
     """fastText everywhere; lingua where fastText is unsure; the two opinions combined.
 
-    fastText proposes candidates; lingua, restricted to them (plus lingua's own choice
-    among all its languages, so a language fastText missed can still win), scores them
-    again. The combined score is the weighted sum of log-probabilities; a language lingua
-    does not know (Galician, Occitan...) gets lingua's best value as its lingua term, so
-    lingua can neither vote for it nor against it.
+    fastText proposes candidates (its best ten, plus the languages the page points to);
+    lingua, restricted to them, scores them again on the text without its names. The
+    combined score is the weighted sum of log-probabilities, lingua weighing more where
+    fastText is lost. A language lingua does not know (Galician, Occitan...) is left to
+    fastText when fastText is fairly sure of it.
     """
 
     name = "ensemble"
@@ -220,9 +221,10 @@ class EnsembleBackend:
         return without_names(text, s.names_min_letters) if s.names_min_letters else text
 
     def first_opinion(self, text: str) -> Scores:
-        """fastText's scores alone (on the text as `scores` sees it): cheap, for a first
-        look at a whole page before the paragraphs are scored in earnest."""
-        return self.fast.scores(self.prepare(text))
+        """fastText's scores alone: cheap, for a first look at a whole page before the
+        paragraphs are scored in earnest. fastText reads the names too: they mislead it
+        less than lingua, and some say where the text is from (Xunta, Generalitat)."""
+        return self.fast.scores(text)
 
     def scores(self, text: str, letters: int | None = None, context: Sequence[str] = (),
                first: Scores | None = None) -> Scores:
@@ -241,18 +243,10 @@ class EnsembleBackend:
         known = lingua_codes()
         candidates = [lang for lang, _ in fast[: s.candidates]]
         candidates += [lang for lang in context if lang not in candidates]
-        if s.lingua_everywhere:
-            lingua_all = dict(self.lingua.scores(text))
-            # lingua's own favourites join, so a language fastText missed can still win.
-            for lang, _ in sorted(lingua_all.items(), key=lambda kv: (-kv[1], kv[0]))[:2]:
-                if lang not in candidates:
-                    candidates.append(lang)
-        else:
-            # lingua restricted to the candidates: it computes n-gram models only for them,
-            # several times faster than over all its languages.
-            lingua_all = dict(self.lingua.scores(text, [c for c in candidates if c in known]))
-        # lingua over the candidates only: its probabilities renormalised among them.
+        # lingua restricted to the candidates computes its n-gram models for a handful of
+        # languages instead of 75: several times faster, and on the evaluation set as good.
         in_lingua = [c for c in candidates if c in known]
+        lingua_all = dict(self.lingua.scores(text, in_lingua))
         mass = sum(lingua_all.get(c, 0.0) for c in in_lingua)
         lingua = {c: lingua_all.get(c, 0.0) / mass for c in in_lingua} if mass else {}
         fast_probs = dict(fast)
@@ -281,7 +275,7 @@ class EnsembleBackend:
 
 
 _TOKEN = re.compile(r"\S+")
-_SENTENCE_END = ("." , "!", "?", ":", "»", "\"", "“", "”")
+_SENTENCE_END = (".", "!", "?", ":", "»", "\"", "“", "”")
 
 
 def _capitalised(token: str) -> bool:

@@ -5,15 +5,18 @@ for each candidate language. The document language is the weight of that evidenc
 paragraphs (letters times probability, summed), not one call on the concatenated text, so
 a paragraph that a detector mistakes for a neighbour language cannot flip the document.
 
-Each paragraph's language is then its own evidence weighed against the document's: the
-paragraph's probabilities times the document's shares. A long paragraph in another
-language keeps its language (a French teaser under an English article stays French); a
-short one whose evidence is thin leans to the document's language instead of a wild
-guess, and its confidence says how thin the evidence was. Text with no letters (numbers,
-URLs, emoji) is `und`.
+Each paragraph's language is then its own evidence weighed against the page's: the
+paragraph's probabilities (flattened when it has few letters) times the page's shares
+(raised to `detect.page_weight`). A long paragraph in another language keeps its language
+(a French teaser under an English article stays French); a short one whose evidence is
+thin leans to the page's language instead of a wild guess, and its confidence says how
+thin the evidence was. Text with no letters (numbers, dates, URLs, emoji) is `und`.
 
 What the page declares (`--declared-lang`, HTML `lang`/`og:locale`) is recorded beside the
-result, never trusted over the content; the record says when the two disagree.
+result and the record says when the two disagree. It never decides the document; it takes
+a share (`detect.declared_weight`) of the pull on weak paragraphs when some of the page is
+in that language, since furniture left on a page (breadcrumbs, "read also" teasers) is in
+the site's language even when the article is not.
 """
 
 from __future__ import annotations
@@ -124,6 +127,7 @@ class DetectStage:
                 budget -= len(text)
                 evidence.append(text)  # scored below, all together
                 basis.append("short" if n_letters < config.min_chars else "detected")
+        consulted_before = getattr(self.backend, "consulted", 0)
         examined = [i for i, item in enumerate(evidence) if item is not None]
         scored = self._score_all([evidence[i] for i in examined], [counts[i] for i in examined],
                                  record.declared_language)
@@ -208,6 +212,8 @@ class DetectStage:
         record.report = {"backend": config.backend, "paragraphs": len(paragraphs),
                          "examined": sum(1 for b in basis if b in ("detected", "short")),
                          "declared_language": declared, "declaration_disagrees": record.declaration_disagrees}
+        if hasattr(self.backend, "consulted"):  # the ensemble: how many paragraphs needed lingua
+            record.report["second_opinions"] = self.backend.consulted - consulted_before
         if record.declaration_disagrees:
             record.report["note"] = f"the page declares '{declared}' but its text is '{record.language}'"
         if record.language == UNDETERMINED:
