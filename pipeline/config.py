@@ -186,7 +186,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         fast_accept_min_letters=_typed(path, "detect.fast_accept_min_letters",
                                        d.get("fast_accept_min_letters", detect_defaults.fast_accept_min_letters), int),
     )
-    for key in ("fast_accept", "declared_weight"):
+    for key in ("fast_accept", "declared_weight", "page_weight"):
         if not 0.0 <= getattr(detect, key) <= 1.0:
             raise _fail(path, f"detect.{key}", "must be between 0 and 1")
 

@@ -234,6 +234,8 @@ def test_the_backend_is_chosen_in_the_configuration():
         parse_config({"detect": {"backend": "cld9"}})
     with pytest.raises(ConfigError, match="detect.fast_accept"):
         parse_config({"detect": {"fast_accept": 2}})
+    with pytest.raises(ConfigError, match="detect.page_weight"):
+        parse_config({"detect": {"page_weight": -0.5}})
     with pytest.raises(ConfigError, match="detect.sample_char"):
         parse_config({"detect": {"sample_char": 10}})
 
