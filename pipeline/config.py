@@ -47,12 +47,20 @@ class ModelSpec:
         return json.dumps(asdict(self), sort_keys=True)
 
 
+DETECT_BACKENDS = ("langdetect", "fasttext", "lingua", "ensemble")
+
+
 @dataclass(frozen=True)
 class DetectConfig:
-    backend: str = "langdetect"
-    seed: int = 0
-    min_chars: int = 20  # shorter paragraphs inherit the document's language
-    sample_chars: int = 20000  # longer documents are sampled, not fed whole
+    backend: str = "ensemble"  # see pipeline/langid.py; langdetect is always available
+    seed: int = 0  # langdetect is random; the seed makes it answer the same in every process
+    min_chars: int = 20  # paragraphs with fewer letters are short: they lean to the document's language
+    sample_chars: int = 20000  # characters examined per document; later paragraphs inherit
+    paragraph_chars: int = 600  # characters examined per paragraph
+    page_weight: float = 0.3  # how strongly the page's languages pull each paragraph's (0: not at all)
+    declared_weight: float = 0.4  # share of that pull given to the declared language (never for the document)
+    fast_accept: float = 0.9  # ensemble: fastText's probability above which lingua is not asked
+    fast_accept_min_letters: int = 40  # ensemble: ...on paragraphs with at least this many letters
 
 
 @dataclass(frozen=True)
@@ -163,13 +171,25 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         if base_dir is not None:
             cache_dir = str((base_dir / os.path.expanduser(cache_dir)).resolve())
 
-    d = _check_keys(path, "detect", data.get("detect"), {"backend", "seed", "min_chars", "sample_chars"})
+    d = _check_keys(path, "detect", data.get("detect"), set(DetectConfig.__dataclass_fields__))
+    detect_defaults = DetectConfig()
     detect = DetectConfig(
-        backend=_typed(path, "detect.backend", d.get("backend", "langdetect"), str, ("langdetect",)),
-        seed=_typed(path, "detect.seed", d.get("seed", 0), int),
-        min_chars=_typed(path, "detect.min_chars", d.get("min_chars", 20), int),
-        sample_chars=_typed(path, "detect.sample_chars", d.get("sample_chars", 20000), int),
+        backend=_typed(path, "detect.backend", d.get("backend", detect_defaults.backend), str, DETECT_BACKENDS),
+        seed=_typed(path, "detect.seed", d.get("seed", detect_defaults.seed), int),
+        min_chars=max(1, _typed(path, "detect.min_chars", d.get("min_chars", detect_defaults.min_chars), int)),
+        sample_chars=_typed(path, "detect.sample_chars", d.get("sample_chars", detect_defaults.sample_chars), int),
+        paragraph_chars=max(1, _typed(path, "detect.paragraph_chars",
+                                      d.get("paragraph_chars", detect_defaults.paragraph_chars), int)),
+        declared_weight=_typed(path, "detect.declared_weight",
+                               d.get("declared_weight", detect_defaults.declared_weight), float),
+        page_weight=_typed(path, "detect.page_weight", d.get("page_weight", detect_defaults.page_weight), float),
+        fast_accept=_typed(path, "detect.fast_accept", d.get("fast_accept", detect_defaults.fast_accept), float),
+        fast_accept_min_letters=_typed(path, "detect.fast_accept_min_letters",
+                                       d.get("fast_accept_min_letters", detect_defaults.fast_accept_min_letters), int),
     )
+    for key in ("fast_accept", "declared_weight", "page_weight"):
+        if not 0.0 <= getattr(detect, key) <= 1.0:
+            raise _fail(path, f"detect.{key}", "must be between 0 and 1")
 
     t = _check_keys(path, "translate", data.get("translate"),
                     {"target", "batch_size", "threads", "models", "fallback"})
