@@ -125,7 +125,7 @@ class Runner:
                 self._stage_objects[name] = DetectStage(self.config.detect, self.declared_language)
             elif name == "translate":
                 from pipeline.stages.translate import TranslateStage
-                self._stage_objects[name] = TranslateStage(self.config.translate, self.registry)
+                self._stage_objects[name] = TranslateStage(self.config.translate, self.registry, out_dir=self.out_dir)
             else:
                 from pipeline.stages.summarize import SummarizeStage
                 self._stage_objects[name] = SummarizeStage(self.config.summarize, self.registry)
