@@ -170,12 +170,17 @@ def _local_path(path, key: str, value: Any, base_dir: Path | None) -> str | None
     return value
 
 
+def parse_device(device: str, key: str = "device", path: str | None = None) -> str:
+    """auto, cpu, cuda, cuda:N or mps; anything else is a ConfigError naming the key."""
+    if not (device in ("auto", "cpu", "cuda", "mps") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise _fail(path, key, f"must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    return device
+
+
 def parse_config(data: Any, path: str | None = None) -> Config:
     base_dir = Path(path).resolve().parent if path else None
     data = _check_keys(path, "", data, {"device", "cache_dir", "detect", "translate", "summarize"})
-    device = _typed(path, "device", data.get("device", "auto"), str)
-    if not (device in ("auto", "cpu", "cuda", "mps") or device.startswith("cuda:")):
-        raise _fail(path, "device", f"must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    device = parse_device(_typed(path, "device", data.get("device", "auto"), str), "device", path)
     cache_dir = data.get("cache_dir")
     if cache_dir is not None:
         cache_dir = _typed(path, "cache_dir", cache_dir, str)
