@@ -40,13 +40,26 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def hub_cache_dir(config: Config) -> str:
+    """models.yaml's cache_dir, else HF_HUB_CACHE, else HF_HOME/hub, read when asked (not at import)."""
+    if config.cache_dir:
+        return config.cache_dir
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_CACHE
+
+
 def cached_snapshot(spec: ModelSpec, config: Config) -> str | None:
     """The local folder of a hub model in the Hugging Face cache, or None; never touches the network."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return snapshot_download(spec.model, revision=spec.revision, cache_dir=config.cache_dir,
+        return snapshot_download(spec.model, revision=spec.revision, cache_dir=hub_cache_dir(config),
                                  local_files_only=True)
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
@@ -63,7 +76,7 @@ def snapshot_commit(folder: str | os.PathLike) -> str | None:
 def newsum_home(config: Config) -> Path:
     """Where newsum keeps what it derives from models (CTranslate2 conversions), beside the HF cache."""
     if config.cache_dir:
-        return Path(config.cache_dir) / "newsum"
+        return Path(config.cache_dir) / ".newsum"  # inside the cache models.yaml names, out of its listing
     hf_home = os.environ.get("HF_HOME")
     if not hf_home:
         from huggingface_hub import constants
@@ -237,9 +250,13 @@ class Seq2SeqModel:
         outputs = self._generate_ids(encoded, settings, target_token)
         eos = self.tokenizer.eos_token_id
         drop = {self.tokenizer.convert_tokens_to_ids(target_token)} if target_token else set()
+        # Generated tokens allowed (max_length also counts the decoder's start token). An output
+        # that used them all is capped even if it ends with EOS: opus-mt's forced_eos_token_id
+        # puts one there when the cap cuts a translation short.
+        cap = settings.get("max_new_tokens") or (settings["max_length"] - 1 if settings.get("max_length") else None)
         texts_out, capped = [], []
         for ids in outputs:
-            capped.append(eos not in ids)
+            capped.append(eos not in ids or (cap is not None and len(ids) >= cap))
             # Language tags are not always special tokens for the decoder: drop them by id.
             texts_out.append(self.tokenizer.decode([i for i in ids if i not in drop],
                                                    skip_special_tokens=True).strip())

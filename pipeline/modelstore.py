@@ -25,6 +25,7 @@ from pipeline.models import (
     cached_snapshot,
     convert_to_ctranslate2,
     ct2_folder,
+    hub_cache_dir,
     newsum_home,
     snapshot_commit,
 )
@@ -154,7 +155,7 @@ def _fetch(spec: ModelSpec, config: Config) -> tuple[str, str]:
             "newsum loads safetensors only: pin a revision that has them in models.yaml, e.g. the "
             "safetensors converter's pull request (revision: refs/pr/N) or its commit sha")
     enable_progress_bars()  # a pull of hundreds of MB shows its progress
-    folder = snapshot_download(spec.model, revision=spec.revision, cache_dir=config.cache_dir,
+    folder = snapshot_download(spec.model, revision=spec.revision, cache_dir=hub_cache_dir(config),
                                allow_patterns=PULL_PATTERNS)
     return folder, snapshot_commit(folder) or info.sha or ""
 

@@ -84,7 +84,18 @@ def sentence_spans(paragraph: str, language: str) -> list[Span]:
             spans[-1] = (spans[-1][0], n)
         else:
             spans.append((0, n))
-    return [t for s in spans if (t := _trim(paragraph, s))]
+    # A boundary with no space at it (a closing quote the splitter gave to the next sentence)
+    # moves to the next space, so that no segment starts or ends inside a word.
+    merged: list[Span] = []
+    for start, end in spans:
+        if merged and start == merged[-1][1]:
+            space = next((i for i in range(start, end) if paragraph[i].isspace()), end)
+            merged[-1] = (merged[-1][0], space)
+            if space == end:
+                continue
+            start = space
+        merged.append((start, end))
+    return [t for s in merged if (t := _trim(paragraph, s))]
 
 
 def _pack(text: str, pieces: list[Span], fits: Callable[[Span], bool]) -> list[Span]:
