@@ -82,6 +82,7 @@ def main(debug: bool) -> None:
       newsum run samples/ --out out/
       newsum status out/
       newsum models list
+      newsum models pull      (fetch the models, once, on a connected machine)
     """
     from pipeline.report import setup_logging
 
@@ -99,6 +100,17 @@ def _config_option(func):
 
 
 
+def _with_device(config, device: str | None):
+    """The configuration with --device, when given, in place of models.yaml's device."""
+    if not device:
+        return config
+    import dataclasses
+
+    from pipeline.config import parse_device
+
+    return dataclasses.replace(config, device=parse_device(device, "--device"))
+
+
 def _run_options(func):
     options = [
         click.option("--declared-lang", help="The language the pages claim (ISO 639-1); recorded, not trusted."),
@@ -112,6 +124,8 @@ def _run_options(func):
         click.option("--log-file", type=click.Path(dir_okay=False), help="Also write every event to this file."),
         click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                      help="Format of log lines (json: one object per line)."),
+        click.option("--device", help="Where models run: auto (cuda when present, else cpu), cpu, cuda or cuda:N; "
+                                      "default: models.yaml's device."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -128,7 +142,7 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
 
     setup_logging(quiet=common["quiet"], debug=click.get_current_context().find_root().params.get("debug", False),
                   log_file=common["log_file"], log_format=common["log_format"])
-    config = _load_config(config_path)
+    config = _with_device(_load_config(config_path), common.get("device"))
     try:
         Path(out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -324,14 +338,91 @@ def models() -> None:
 @_config_option
 @handle_errors
 def models_list(config_path):
-    """What models.yaml configures, and whether each model is present locally."""
-    from pipeline.modelstore import configured_models, local_status
+    """What models.yaml configures, and whether each model is present locally.
+
+    Shows each model's role, id and pinned revision, whether it is in the
+    Hugging Face cache (or its local folder exists), its size and resolved
+    commit, and for backend ctranslate2 whether it has been converted.
+    Never touches the network.
+    """
+    from pipeline.modelstore import model_states
 
     config = _load_config(config_path)
+    for state in model_states(config):
+        spec = state.spec
+        name = spec.model + (f"@{spec.revision}" if spec.revision else "")
+        if spec.backend != "transformers":
+            name += f" [{spec.backend} {spec.quantization}]"
+        if state.present:
+            line = f"present ({state.size / 1e6:.0f} MB)"
+            if state.commit:
+                line += f" commit {state.commit[:12]}"
+            line += f" {state.where}"
+            if state.conversion:
+                line += (f"; converted ({state.conversion_size / 1e6:.0f} MB) {state.conversion}"
+                         if state.conversion_size else f"; {state.conversion}")
+        else:
+            line = f"missing: {state.where}"
+        click.echo(f"{state.role:28} {name}  {line}")
+
+
+@models.command("pull")
+@_config_option
+@click.option("--reconvert", is_flag=True, help="Convert ctranslate2 models again even when a conversion exists.")
+@handle_errors
+def models_pull(config_path, reconvert):
+    """Fetch every configured model ahead of time, so that runs can be offline.
+
+    Hub models are downloaded into the Hugging Face cache (HF_HOME), safetensors
+    weights and tokenizer files only, at the revision models.yaml pins; models
+    with backend ctranslate2 are then converted with CTranslate2's converter.
+    The resolved commit of each model is recorded in models.lock.json beside
+    models.yaml. Exit code 3 when some model could not be pulled.
+    """
+    from pipeline.errors import EXIT_DEGRADED
+    from pipeline.modelstore import pull_models
+
+    config = _load_config(config_path)
+
+    def report(n: int, total: int, result) -> None:
+        state = "ok" if result.ok else "FAILED"
+        click.echo(f"[{n}/{total}] {result.role}: {result.spec.model}: {state}: {result.message}", err=not result.ok)
+
+    results, lock = pull_models(config, on_result=report, force_convert=reconvert)
+    if not results:
+        click.echo("models.yaml names no models")
+    if lock is not None:
+        click.echo(f"recorded in {lock}")
+    if any(not r.ok for r in results):
+        sys.exit(EXIT_DEGRADED)
+
+
+@models.command("check")
+@_config_option
+@click.option("--device", help="auto (cuda when present, else cpu), cpu, cuda or cuda:N; default: models.yaml.")
+@handle_errors
+def models_check(config_path, device):
+    """Load each configured model and run it on one sentence.
+
+    Translation models translate a sentence of their language; the summarizer
+    summarizes an English one. Each line says ok with the output and the time,
+    or what is missing and how to get it. Exit code 3 when some model fails.
+    """
+    from pipeline.errors import EXIT_DEGRADED
+    from pipeline.modelstore import check_model, configured_models
+
+    config = _with_device(_load_config(config_path), device)
+    failures = 0
     for role, spec in configured_models(config):
-        present, where, size = local_status(spec, config)
-        state = f"present ({size / 1e6:.0f} MB) {where}" if present else f"missing: {where}"
-        click.echo(f"{role:28} {spec.model}" + (f"@{spec.revision}" if spec.revision else "") + f"  {state}")
+        result = check_model(role, spec, config)
+        if result.ok:
+            click.echo(f"ok      {role:28} {spec.model}  {result.seconds:.1f} s, {result.message}: "
+                       f"{result.source!r} -> {result.output!r}")
+        else:
+            failures += 1
+            click.echo(f"FAILED  {role:28} {spec.model}: {result.message}")
+    if failures:
+        sys.exit(EXIT_DEGRADED)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,10 @@ GENERATION_KEYS = {
     "early_stopping": bool,
 }
 
+# Compute types CTranslate2's converter and runtime accept (backend: ctranslate2).
+CT2_QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
+                     "bfloat16", "float32")
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -38,6 +42,7 @@ class ModelSpec:
     backend: str = "transformers"
     generation: dict[str, Any] = field(default_factory=dict)
     max_input_tokens: int | None = None  # None: what the tokenizer/config says
+    quantization: str = "int8"  # backend ctranslate2 only: the compute type of the converted model
 
     @property
     def is_local(self) -> bool:
@@ -70,6 +75,9 @@ class TranslateConfig:
     threads: int = 0
     models: dict[str, ModelSpec] = field(default_factory=dict)
     fallback: ModelSpec | None = None
+    cache: bool = True  # reuse earlier translations of the same segment with the same model and settings
+    cache_path: str | None = None  # None: OUT/.newsum/translations.sqlite
+    paragraph_languages: bool = True  # route each paragraph by its own detected language
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ def _model_spec(path, key: str, data: Any, base_dir: Path | None) -> ModelSpec:
     if isinstance(data, str):
         data = {"model": data}
     data = _check_keys(path, key, data,
-                       {"model", "revision", "backend", "generation", "max_input_tokens"})
+                       {"model", "revision", "backend", "generation", "max_input_tokens", "quantization"})
     if "model" not in data:
         raise _fail(path, f"{key}.model", "missing (a Hugging Face id or a local directory)")
     model = _typed(path, f"{key}.model", data["model"], str)
@@ -155,16 +163,33 @@ def _model_spec(path, key: str, data: Any, base_dir: Path | None) -> ModelSpec:
     max_input = data.get("max_input_tokens")
     if max_input is not None:
         max_input = _typed(path, f"{key}.max_input_tokens", max_input, int)
+    quantization = _typed(path, f"{key}.quantization", data.get("quantization", "int8"), str,
+                          CT2_QUANTIZATIONS)
     return ModelSpec(model=model, revision=revision, backend=backend,
-                     generation=generation, max_input_tokens=max_input)
+                     generation=generation, max_input_tokens=max_input, quantization=quantization)
+
+
+def _local_path(path, key: str, value: Any, base_dir: Path | None) -> str | None:
+    """An optional file path; a relative one is relative to models.yaml."""
+    if value is None:
+        return None
+    value = os.path.expanduser(_typed(path, key, value, str))
+    if base_dir is not None and not os.path.isabs(value):
+        value = str((base_dir / value).resolve())
+    return value
+
+
+def parse_device(device: str, key: str = "device", path: str | None = None) -> str:
+    """auto, cpu, cuda, cuda:N or mps; anything else is a ConfigError naming the key."""
+    if not (device in ("auto", "cpu", "cuda", "mps") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise _fail(path, key, f"must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    return device
 
 
 def parse_config(data: Any, path: str | None = None) -> Config:
     base_dir = Path(path).resolve().parent if path else None
     data = _check_keys(path, "", data, {"device", "cache_dir", "detect", "translate", "summarize"})
-    device = _typed(path, "device", data.get("device", "auto"), str)
-    if not (device in ("auto", "cpu", "cuda", "mps") or device.startswith("cuda:")):
-        raise _fail(path, "device", f"must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    device = parse_device(_typed(path, "device", data.get("device", "auto"), str), "device", path)
     cache_dir = data.get("cache_dir")
     if cache_dir is not None:
         cache_dir = _typed(path, "cache_dir", cache_dir, str)
@@ -192,7 +217,8 @@ def parse_config(data: Any, path: str | None = None) -> Config:
             raise _fail(path, f"detect.{key}", "must be between 0 and 1")
 
     t = _check_keys(path, "translate", data.get("translate"),
-                    {"target", "batch_size", "threads", "models", "fallback"})
+                    {"target", "batch_size", "threads", "models", "fallback", "cache", "cache_path",
+                     "paragraph_languages"})
     models_data = _check_keys(path, "translate.models", t.get("models"), set(t.get("models") or {}))
     models = {}
     for lang, spec in models_data.items():
@@ -207,6 +233,9 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         threads=_typed(path, "translate.threads", t.get("threads", 0), int),
         models=models,
         fallback=_model_spec(path, "translate.fallback", fallback, base_dir) if fallback else None,
+        cache=_typed(path, "translate.cache", t.get("cache", True), bool),
+        cache_path=_local_path(path, "translate.cache_path", t.get("cache_path"), base_dir),
+        paragraph_languages=_typed(path, "translate.paragraph_languages", t.get("paragraph_languages", True), bool),
     )
 
     s = _check_keys(path, "summarize", data.get("summarize"),

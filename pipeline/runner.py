@@ -258,8 +258,7 @@ class Runner:
                 self._stage_objects[name] = _build_cpu_stage(name, self.config, self.options)
             elif name == "translate":
                 from pipeline.stages.translate import TranslateStage
-
-                self._stage_objects[name] = TranslateStage(self.config.translate, self.registry)
+                self._stage_objects[name] = TranslateStage(self.config.translate, self.registry, out_dir=self.out_dir)
             else:
                 from pipeline.stages.summarize import SummarizeStage
 

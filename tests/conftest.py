@@ -39,14 +39,16 @@ def _train_sentencepiece(folder: Path) -> Path:
     return folder / "sp.model"
 
 
-def _marian_tokenizer(folder: Path, sp_model: Path):
+def _marian_tokenizer(folder: Path, sp_model: Path, pad_last: bool = False):
     import sentencepiece as spm
     from transformers import MarianTokenizer
 
     processor = spm.SentencePieceProcessor(model_file=str(sp_model))
-    vocab = {"</s>": 0, "<unk>": 1, "<pad>": 2}
+    vocab = {"</s>": 0, "<unk>": 1} if pad_last else {"</s>": 0, "<unk>": 1, "<pad>": 2}
     for i in range(processor.get_piece_size()):
         vocab.setdefault(processor.id_to_piece(i), len(vocab))
+    if pad_last:  # as in the opus-mt models: <pad> is the last id, which CTranslate2's converter expects
+        vocab["<pad>"] = len(vocab)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     shutil.copy(sp_model, folder / "source.spm")
@@ -84,18 +86,26 @@ def _teach_to_stop(model, tokenizer, steps: int = 150) -> None:
     model.eval()
 
 
-def build_tiny_marian(folder: Path, sp_model: Path, seed: int = 0, max_positions: int = 64) -> Path:
+def build_tiny_marian(folder: Path, sp_model: Path, seed: int = 0, max_positions: int = 64,
+                      pad_last: bool = False) -> Path:
     import torch
     from transformers import MarianConfig, MarianMTModel
 
-    tokenizer, vocab_size = _marian_tokenizer(folder / "_tok", sp_model)
+    tokenizer, vocab_size = _marian_tokenizer(folder / "_tok", sp_model, pad_last=pad_last)
+    pad = vocab_size - 1 if pad_last else 2
     torch.manual_seed(seed)
     config = MarianConfig(vocab_size=vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
                           encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
-                          decoder_ffn_dim=32, max_position_embeddings=max_positions, pad_token_id=2,
-                          eos_token_id=0, decoder_start_token_id=2, forced_eos_token_id=0)
+                          decoder_ffn_dim=32, max_position_embeddings=max_positions, pad_token_id=pad,
+                          eos_token_id=0, decoder_start_token_id=pad, forced_eos_token_id=0)
     model = MarianMTModel(config)
     _teach_to_stop(model, tokenizer)
+    if pad_last:
+        # As in opus-mt: the decoder starts from a zero embedding (the <pad> row, which CTranslate2
+        # drops and replaces by zeros) and <pad> is never generated.
+        with torch.no_grad():
+            model.get_input_embeddings().weight[pad].zero_()
+        model.generation_config.bad_words_ids = [[pad]]
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     shutil.rmtree(folder / "_tok")
@@ -119,6 +129,105 @@ def build_tiny_bart(folder: Path, sp_model: Path, seed: int = 1, max_positions: 
     tokenizer.save_pretrained(folder)
     shutil.rmtree(folder / "_tok")
     return folder
+
+
+def _teach_multilingual_to_stop(model, tokenizer, target_token: str, languages: list[str], steps: int = 150) -> None:
+    """As _teach_to_stop, for a model told its languages by tags: output the target tag, two pieces, EOS."""
+    import torch
+
+    lines = []
+    for path in sample_files():
+        lines.extend(line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                     if len(line.strip()) > 20)
+    ids, labels = [], []
+    target_id, eos = tokenizer.convert_tokens_to_ids(target_token), tokenizer.eos_token_id
+    for n, text in enumerate(lines[:64]):
+        tokenizer.src_lang = languages[n % len(languages)]
+        row = tokenizer(text, truncation=True, max_length=48)["input_ids"]
+        ids.append(row)
+        labels.append([target_id, row[1], row[2], eos])
+    width = max(len(r) for r in ids)
+    pad = tokenizer.pad_token_id
+    input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in ids])
+    mask = (input_ids != pad).long()
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=torch.tensor(labels)).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
+
+
+def _tiny_m2m100_config(vocab_size: int, max_positions: int, pad: int, bos: int, eos: int):
+    from transformers import M2M100Config
+
+    return M2M100Config(vocab_size=vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
+                        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                        decoder_ffn_dim=32, max_position_embeddings=max_positions, pad_token_id=pad,
+                        bos_token_id=bos, eos_token_id=eos, decoder_start_token_id=eos)
+
+
+def build_tiny_m2m100(folder: Path, sp_model: Path, seed: int = 4, max_positions: int = 64) -> Path:
+    """An M2M100 model with the real tokenizer layout: SentencePiece pieces, then __xx__ language tags."""
+    import sentencepiece as spm
+    import torch
+    from transformers import M2M100ForConditionalGeneration, M2M100Tokenizer
+    from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES
+
+    processor = spm.SentencePieceProcessor(model_file=str(sp_model))
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for i in range(processor.get_piece_size()):
+        vocab.setdefault(processor.id_to_piece(i), len(vocab))
+    staging = folder / "_tok"
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    shutil.copy(sp_model, staging / "sentencepiece.bpe.model")
+    codes = FAIRSEQ_LANGUAGE_CODES["m2m100"]
+    tokenizer = M2M100Tokenizer(str(staging / "vocab.json"), str(staging / "sentencepiece.bpe.model"),
+                                additional_special_tokens=[f"__{c}__" for c in codes], model_max_length=max_positions)
+    torch.manual_seed(seed)
+    model = M2M100ForConditionalGeneration(_tiny_m2m100_config(len(vocab) + len(codes) + 8, max_positions, 1, 0, 2))
+    _teach_multilingual_to_stop(model, tokenizer, "__en__", ["it", "de", "es", "fr"])
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    shutil.rmtree(staging)
+    return folder
+
+
+def build_tiny_nllb(folder: Path, seed: int = 5, max_positions: int = 256) -> Path:
+    """An NLLB-style model: M2M100 architecture, a tokenizer that names languages with FLORES-200 codes."""
+    import torch
+    from transformers import M2M100ForConditionalGeneration, NllbTokenizer
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "\u2581": 4}
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in sample_files())
+    for ch in sorted(set(text)):
+        if not ch.isspace():
+            vocab.setdefault(ch, len(vocab))  # characters only: no merges are needed for a test model
+    tokenizer = NllbTokenizer(vocab=vocab, merges=[], src_lang="ita_Latn", tgt_lang="eng_Latn",
+                              model_max_length=max_positions)
+    torch.manual_seed(seed)
+    size = len(vocab) + len(FAIRSEQ_LANGUAGE_CODES) + 1
+    model = M2M100ForConditionalGeneration(_tiny_m2m100_config(size, max_positions, 1, 0, 2))
+    _teach_multilingual_to_stop(model, tokenizer, "eng_Latn", ["ita_Latn", "deu_Latn", "spa_Latn"])
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_multilingual(tiny_models, tmp_path_factory) -> dict[str, Path]:
+    """An M2M100 and an NLLB-style fallback, and a Marian with opus-mt's vocabulary layout (for CTranslate2)."""
+    folder = tmp_path_factory.mktemp("multilingual")
+    sp_model = tiny_models["it"].parent / "sp.model"
+    return {
+        "m2m100": build_tiny_m2m100(folder / "m2m100-mul-en", sp_model),
+        "nllb": build_tiny_nllb(folder / "nllb-mul-en"),
+        "marian_opus_layout": build_tiny_marian(folder / "marian-it-en-opus", sp_model, seed=6, pad_last=True),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,104 @@
+"""The translation cache: one SQLite file of segments already translated.
+
+A segment's translation depends on its text, its source language and the model that
+translated it (id, revision, resolved commit, backend, quantization, generation settings);
+the key is a hash of all of them, so a rerun over the same articles, or a new article
+quoting an old one, translates nothing twice, and a changed model or setting never serves
+an old translation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Each entry upgrades the schema from the previous version (PRAGMA user_version).
+_MIGRATIONS = [
+    """
+    CREATE TABLE translations (
+        key TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        source_language TEXT,
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        capped INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    )
+    """,
+]
+
+
+@dataclass(frozen=True)
+class CachedTranslation:
+    target: str
+    capped: bool
+
+
+def cache_key(model_identity: str, source_language: str | None, text: str) -> str:
+    blob = json.dumps([model_identity, source_language, text], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class TranslationCache:
+    """Segments already translated, by cache key. Opened lazily; safe to share across batches."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked while a run writes
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, migration in enumerate(_MIGRATIONS[version:], start=version + 1):
+                with db:
+                    db.execute(migration)
+                    db.execute(f"PRAGMA user_version = {number}")
+            self._db = db
+        return self._db
+
+    def get_many(self, keys: list[str]) -> dict[str, CachedTranslation]:
+        found: dict[str, CachedTranslation] = {}
+        if not keys:
+            return found
+        db = self._connect()
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # below SQLite's limit on bound parameters
+            chunk = unique[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, target, capped in db.execute(
+                    f"SELECT key, target, capped FROM translations WHERE key IN ({marks})", chunk):
+                found[key] = CachedTranslation(target, bool(capped))
+        self.hits += sum(1 for k in keys if k in found)
+        self.misses += sum(1 for k in keys if k not in found)
+        return found
+
+    def put_many(self, rows: list[tuple[str, str, str | None, str, str, bool]]) -> None:
+        """(key, model, source_language, source, target, capped) rows, committed together."""
+        if not rows:
+            return
+        db = self._connect()
+        now = time.time()
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO translations (key, model, source_language, source, target, capped, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(key, model, lang, source, target, int(capped), now)
+                 for key, model, lang, source, target, capped in rows])
+
+    def __len__(self) -> int:
+        return self._connect().execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
