@@ -110,7 +110,8 @@ class Reporter:
                 f"{docs - len(problem_docs)} ok, {result.degraded_docs} degraded, {result.failed_docs} failed")
         if result.skipped:
             reasons = ", ".join(f"{r}: {n}" for r, n in sorted(result.skipped.items()))
-            line += f"; {sum(result.skipped.values())} files skipped ({reasons})"
+            skipped = sum(result.skipped.values())
+            line += f"; {skipped} file{'s' if skipped != 1 else ''} skipped ({reasons})"
         if result.interrupted:
             line += "; interrupted: the documents in hand were finished, rerun to do the rest"
         event(logging.WARNING, line, event="summary", **result.counts_dict())
