@@ -180,7 +180,8 @@ def _make_engine(common: dict, config, options):
         return None
     from pipeline.ray_engine import RayEngine
 
-    return RayEngine(config, options, address=common.get("ray_address"))
+    debug = click.get_current_context().find_root().params.get("debug", False)
+    return RayEngine(config, options, address=common.get("ray_address"), debug=debug)
 
 
 @main.command(epilog=EXIT_CODES_HELP)

@@ -22,6 +22,7 @@ import os
 import pickle
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config
@@ -48,7 +49,11 @@ FORWARDED_ENV = ("HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFL
 MIN_WINDOW = 1024
 
 
-def import_ray() -> Any:
+def import_ray(debug: bool = False) -> Any:
+    if not debug:
+        # Read by Ray Data when it is imported (and by its workers): its console logs a line
+        # per execution at INFO; the runner reports per stage itself.
+        os.environ.setdefault("RAY_DATA_LOGGING_CONFIG", str(Path(__file__).parent / "resources" / "ray_data_logging.yaml"))
     try:
         import ray
         import ray.data  # noqa: F401  (the extra installs ray[data]; plain ray lacks it)
@@ -104,15 +109,15 @@ class ModelStageActor:
 class RayEngine(Engine):
     """Computes stages on Ray: a local instance started here, or the cluster at `address`."""
 
-    def __init__(self, config: Config, options: RunOptions, address: str | None = None):
-        self.ray = import_ray()
+    def __init__(self, config: Config, options: RunOptions, address: str | None = None, *, debug: bool = False):
+        self.ray = import_ray(debug)
         self.config = config
         self.options = options
         self.started_here = False
         if not self.ray.is_initialized():
             env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
-            settings: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING,
-                                        "log_to_driver": log.isEnabledFor(logging.DEBUG)}
+            settings: dict[str, Any] = {"include_dashboard": False, "log_to_driver": debug,
+                                        "logging_level": logging.DEBUG if debug else logging.ERROR}
             if env:
                 settings["runtime_env"] = {"env_vars": env}
             if address:
@@ -126,9 +131,6 @@ class RayEngine(Engine):
                 detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UsageError(f"--engine ray: cannot start or join {where}: {detail[:300]}") from None
             self.started_here = True
-        if not log.isEnabledFor(logging.DEBUG):
-            # Ray Data logs a line per execution; the runner reports per stage itself.
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
         context = self.ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the runner reports progress itself
         context.print_on_execution_start = False
