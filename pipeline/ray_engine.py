@@ -138,6 +138,11 @@ class RayEngine(Engine):
         self.cluster_cpus = max(1, int(resources.get("CPU", 1)))
         self.cluster_gpus = float(resources.get("GPU", 0))
         self.use_gpu = wants_gpu(config.device, self.cluster_gpus)
+        if self.use_gpu and not self.cluster_gpus:
+            # Actors asking for a GPU the cluster does not have would wait for it forever.
+            self.close()
+            raise UsageError(f"device {config.device} in models.yaml, but the Ray cluster has no GPU; "
+                             "use device: auto or cpu, or add GPU nodes")
         # An actor sees only the GPU Ray gave it, as cuda:0, whatever cuda:N says on the driver.
         self.actor_config = replace(config, device="cuda") if self.use_gpu else config
 

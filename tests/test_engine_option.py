@@ -31,3 +31,12 @@ def test_ray_address_needs_the_ray_engine(tmp_path):
     result = run_cli("run", str(SAMPLES), "--out", str(tmp_path / "out"), "--ray-address", "auto")
     assert result.exit_code == 1
     assert "--engine ray" in result.output
+
+
+def test_model_actors_ask_for_a_gpu_when_the_configuration_or_the_cluster_says_so():
+    from pipeline.ray_engine import wants_gpu
+
+    assert wants_gpu("cuda", 0) and wants_gpu("cuda:1", 4)
+    assert wants_gpu("auto", 2)
+    assert not wants_gpu("auto", 0)
+    assert not wants_gpu("cpu", 8)
