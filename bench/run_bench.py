@@ -3,6 +3,7 @@
     python bench/run_bench.py --docs 2000                      # no models: extractive, no translation
     python bench/run_bench.py --docs 200 --tiny-models         # tiny MarianMT/BART built here
     python bench/run_bench.py --docs 2000 --workers 1 2        # compare process-pool sizes
+    python bench/run_bench.py --docs 2000 --engine local ray   # the Ray engine against the local one
 
 Each configuration runs `newsum run` in a fresh process on a fresh OUT, then once more on
 the same OUT (the incremental rerun, which should do no stage work). Prints documents/s.
@@ -43,6 +44,8 @@ def main() -> None:
     parser.add_argument("--tiny-models", action="store_true", help="translate and summarize with tiny models")
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--engine", nargs="+", choices=["local", "ray"], default=["local"],
+                        help="ray: a local Ray instance started by each run (its start-up is counted)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -64,14 +67,15 @@ def main() -> None:
             config.write_text("translate:\n  models: {}\nsummarize:\n  method: extractive\n", encoding="utf-8")
             label = "no models"
         print(f"{options.docs} documents ({label}), batch size {options.batch_size}")
-        for workers in options.workers:
-            out = tmp_path / f"out-{workers}"
-            args = ["run", str(corpus), "--out", str(out), "--config", str(config), "--quiet",
-                    "--workers", str(workers), "--batch-size", str(options.batch_size)]
-            seconds, code = timed_run(args)
-            again, _ = timed_run(args)
-            print(f"  workers={workers}: {seconds:7.1f} s, {options.docs / seconds:7.1f} docs/s (exit {code}); "
-                  f"unchanged rerun {again:5.1f} s, {options.docs / again:7.1f} docs/s")
+        for engine in options.engine:
+            for workers in options.workers:
+                out = tmp_path / f"out-{engine}-{workers}"
+                args = ["run", str(corpus), "--out", str(out), "--config", str(config), "--quiet",
+                        "--workers", str(workers), "--batch-size", str(options.batch_size), "--engine", engine]
+                seconds, code = timed_run(args)
+                again, _ = timed_run(args)
+                print(f"  engine={engine} workers={workers}: {seconds:7.1f} s, {options.docs / seconds:7.1f} docs/s "
+                      f"(exit {code}); unchanged rerun {again:5.1f} s, {options.docs / again:7.1f} docs/s")
 
 
 if __name__ == "__main__":

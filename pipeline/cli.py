@@ -158,8 +158,14 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
         raise OutputError(f"{out}: cannot write the lock file: {exc.strerror or exc}") from None
     if lock.previous_holder:
         event(logging.INFO, f"took over the lock of an earlier run that is gone (pid {lock.previous_holder.get('pid')})")
+    try:
+        engine = _make_engine(common, config, options)
+    except BaseException:
+        lock.release()
+        raise
     reporter = Reporter(stages, total() if callable(total) else total, quiet=common["quiet"])
-    runner = Runner(out, config, stages, options, on_record=reporter.on_record, on_progress=reporter.on_progress)
+    runner = Runner(out, config, stages, options, on_record=reporter.on_record, on_progress=reporter.on_progress,
+                    engine=engine)
 
     def stop(signum, frame):
         if runner.stop_requested:  # a second Ctrl-C: stop now
@@ -180,9 +186,26 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
     sys.exit(result.exit_code)
 
 
+def _make_engine(common: dict, config, options):
+    """None for the local engine; Ray is imported only when --engine ray asks for it."""
+    if common.get("engine", "local") != "ray":
+        if common.get("ray_address"):
+            raise UsageError("--ray-address is for --engine ray")
+        return None
+    from pipeline.ray_engine import RayEngine
+
+    debug = click.get_current_context().find_root().params.get("debug", False)
+    return RayEngine(config, options, address=common.get("ray_address"), debug=debug)
+
+
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @_out_option
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where stages compute: this machine, or a Ray cluster (needs pip install 'newsum[ray]').")
+@click.option("--ray-address", metavar="ADDRESS",
+              help="With --engine ray: the cluster to join (e.g. ray://head:10001 or auto); "
+                   "without it a local Ray instance is started.")
 @click.option("--stages", default=",".join(STAGES), show_default=True,
               help="Comma-separated stages to run, in order; a stage whose predecessor does not "
                    "run takes the document text as it is.")

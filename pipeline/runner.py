@@ -172,6 +172,21 @@ def _build_cpu_stage(name: str, config: Config, options: RunOptions) -> Callable
     return DetectStage(config.detect, options.declared_language)
 
 
+def build_stage(name: str, config: Config, options: RunOptions, registry: ModelRegistry | None,
+                out_dir: str | os.PathLike | None = None) -> Callable:
+    """The stage object for `name`; model stages load their models through `registry`, on first use
+    (CPU stages load none, and take None). `out_dir` places translate's cache in OUT/.newsum/."""
+    if name in CPU_STAGES:
+        return _build_cpu_stage(name, config, options)
+    if name == "translate":
+        from pipeline.stages.translate import TranslateStage
+
+        return TranslateStage(config.translate, registry, out_dir=out_dir)
+    from pipeline.stages.summarize import SummarizeStage
+
+    return SummarizeStage(config.summarize, registry)
+
+
 def _die_with_parent(parent_pid: int) -> None:
     """A run killed with SIGKILL must not leave its workers behind (holding its pipes open)."""
     if sys.platform.startswith("linux"):
@@ -218,6 +233,48 @@ def _worker_task(args: tuple[str, Document | Record]) -> Record:
     return run_cpu_stage(_worker_stages[name], name, item)
 
 
+def run_model_stage(stage: Callable, name: str, inputs: list[Record]) -> list[Record]:
+    """Records through translate or summarize as one batch, never raising.
+
+    When the batch raises, its documents are run one by one, so that only the document that
+    breaks the stage gets a failed record.
+    """
+    started_at, started = _now(), time.perf_counter()
+    try:
+        outputs = stage(inputs)
+    except Exception:
+        outputs = []
+        for record in inputs:
+            try:
+                outputs.extend(stage([record]))
+            except Exception as exc:
+                log.debug("internal error in %s for %s:\n%s", name, record.doc_id, traceback.format_exc())
+                outputs.append(failed_record(name, record.doc_id, "internal_error", f"{type(exc).__name__}: {exc}"))
+    share = round((time.perf_counter() - started) / max(1, len(outputs)), 6)
+    for out in outputs:
+        out.timings = {"started_at": started_at, "seconds": share, "batch_documents": len(outputs)}
+    return outputs
+
+
+class Engine:
+    """Where the stages compute: the runner plans, skips and writes; an engine only computes.
+
+    `Runner` computes in this process (and its process pool) when it has no engine; another
+    engine (pipeline.ray_engine) computes elsewhere and hands back the same records.
+    """
+
+    def window(self, options: RunOptions) -> int:
+        """How many documents the runner plans, computes and writes together."""
+        return options.batch_size
+
+    def apply(self, name: str, inputs: list[Document | Record]) -> list[Record]:
+        """One stage over inputs: one record per input, in the same order; never raises for one document."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the engine holds (workers, connections)."""
+
+
 # -- the runner ----------------------------------------------------------------------------
 
 def content_sha256(path: Path) -> str | None:
@@ -237,7 +294,8 @@ class Runner:
     def __init__(self, out_dir: str | Path, config: Config, stages: Iterable[str],
                  options: RunOptions | None = None, *,
                  on_record: Callable[[Record], None] | None = None,
-                 on_progress: Callable[[str, int], None] | None = None):
+                 on_progress: Callable[[str, int], None] | None = None,
+                 engine: Engine | None = None):
         self.out_dir = Path(out_dir)
         self.config = config
         self.stages = [s for s in STAGES if s in set(stages)]
@@ -245,6 +303,7 @@ class Runner:
         self.on_record = on_record or (lambda record: None)
         self.on_progress = on_progress or (lambda stage, n: None)
         self.registry = ModelRegistry(config)
+        self.engine = engine  # None: compute here (process pool for CPU stages, models in this process)
         self.stop_requested = False
         self._stage_objects: dict[str, Callable] = {}
         self._pool: ProcessPoolExecutor | None = None
@@ -254,15 +313,7 @@ class Runner:
     def stage(self, name: str) -> Callable:
         """Stage objects are built on first use: a run without models imports no model code."""
         if name not in self._stage_objects:
-            if name in CPU_STAGES:
-                self._stage_objects[name] = _build_cpu_stage(name, self.config, self.options)
-            elif name == "translate":
-                from pipeline.stages.translate import TranslateStage
-                self._stage_objects[name] = TranslateStage(self.config.translate, self.registry, out_dir=self.out_dir)
-            else:
-                from pipeline.stages.summarize import SummarizeStage
-
-                self._stage_objects[name] = SummarizeStage(self.config.summarize, self.registry)
+            self._stage_objects[name] = build_stage(name, self.config, self.options, self.registry, self.out_dir)
         return self._stage_objects[name]
 
     def key(self, stage: str, content: str | None) -> str:
@@ -283,7 +334,8 @@ class Runner:
         started = time.perf_counter()
         self._open_state(command)
         try:
-            for batch in _batches(documents, self.options.batch_size):
+            window = self.engine.window(self.options) if self.engine is not None else self.options.batch_size
+            for batch in _batches(documents, window):
                 if self.stop_requested:
                     result.interrupted = True
                     break
@@ -311,7 +363,8 @@ class Runner:
         stage = self.stages[0]
         self._open_state(command)
         try:
-            for batch in _batches(doc_ids, self.options.batch_size):
+            window = self.engine.window(self.options) if self.engine is not None else self.options.batch_size
+            for batch in _batches(doc_ids, window):
                 if self.stop_requested:
                     result.interrupted = True
                     break
@@ -346,6 +399,8 @@ class Runner:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        if self.engine is not None:
+            self.engine.close()
         if self.state is not None:
             try:
                 self.state.end_run(self.run_id, result.exit_code, result.counts_dict())
@@ -441,6 +496,8 @@ class Runner:
     def _apply(self, name: str, inputs: list[Document | Record]) -> list[Record]:
         if not inputs:
             return []
+        if self.engine is not None:
+            return self.engine.apply(name, inputs)
         if name in CPU_STAGES:
             pool = self._pool_for()
             if pool is not None and len(inputs) > 1:
@@ -448,23 +505,7 @@ class Runner:
                 return list(pool.map(_worker_task, [(name, item) for item in inputs], chunksize=chunk))
             stage = self.stage(name)
             return [run_cpu_stage(stage, name, item) for item in inputs]
-        stage = self.stage(name)
-        started_at, started = _now(), time.perf_counter()
-        try:
-            outputs = stage(inputs)
-        except Exception:
-            # Isolate the document that broke the batch: run them one by one.
-            outputs = []
-            for record in inputs:
-                try:
-                    outputs.extend(stage([record]))
-                except Exception as exc:
-                    log.debug("internal error in %s for %s:\n%s", name, record.doc_id, traceback.format_exc())
-                    outputs.append(failed_record(name, record.doc_id, "internal_error", f"{type(exc).__name__}: {exc}"))
-        share = round((time.perf_counter() - started) / max(1, len(outputs)), 6)
-        for out in outputs:
-            out.timings = {"started_at": started_at, "seconds": share, "batch_documents": len(outputs)}
-        return outputs
+        return run_model_stage(self.stage(name), name, inputs)
 
     def _remove_stale(self, doc_id: str, stage: str) -> None:
         """A document that failed upstream must not keep a downstream record from an older run."""
@@ -520,4 +561,4 @@ def documents_in_out(out_dir: str | Path, stage: str) -> Iterator[str]:
             yield "/".join(rel.parts)
 
 
-__all__ = ["Runner", "RunOptions", "RunResult", "documents_in_out"]
+__all__ = ["Engine", "build_stage", "Runner", "RunOptions", "RunResult", "documents_in_out", "run_cpu_stage", "run_model_stage"]

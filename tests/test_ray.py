@@ -1,0 +1,98 @@
+"""The Ray engine computes what the local engine computes: same records, same state, same exit codes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+from conftest import SAMPLES, load_records, run_cli, sample_files, validate, write_config  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    """One local Ray for the module: starting Ray costs seconds; the engine joins it."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def without_timings(records: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
+    return {doc: {stage: {k: v for k, v in record.items() if k != "timings"} for stage, record in stages.items()}
+            for doc, stages in records.items()}
+
+
+def record_mtimes(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*.json") if ".newsum" not in p.parts}
+
+
+def test_ray_engine_writes_the_records_of_the_local_engine(tmp_path, tiny_config):
+    local = run_cli("run", str(SAMPLES), "--out", str(tmp_path / "local"), "--config", str(tiny_config),
+                    "--workers", "1", "--quiet")
+    on_ray = run_cli("run", str(SAMPLES), "--out", str(tmp_path / "ray"), "--config", str(tiny_config),
+                     "--engine", "ray", "--quiet")
+    assert on_ray.exit_code == local.exit_code
+    expected, got = load_records(tmp_path / "local"), load_records(tmp_path / "ray")
+    assert len(got) == len(sample_files())
+    assert without_timings(got) == without_timings(expected)
+    translated = [doc for doc, stages in got.items() if stages["translate"]["translated"]]
+    assert translated, "the tiny models translated nothing: the comparison would not exercise the actors"
+    assert any(stages["summary"]["method"] == "abstractive" for stages in got.values())
+    for stages in got.values():
+        for record in stages.values():
+            validate(record)
+
+
+def test_ray_engine_reruns_only_what_changed(tmp_path, tiny_config):
+    inputs = tmp_path / "in"
+    shutil.copytree(SAMPLES, inputs)
+    out = tmp_path / "out"
+    args = ["run", str(inputs), "--out", str(out), "--config", str(tiny_config), "--engine", "ray", "--quiet"]
+    first = run_cli(*args)
+    before = record_mtimes(out)
+    changed = inputs / "fr-article.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nUn paragraphe ajouté.\n", encoding="utf-8")
+    second = run_cli(*args)
+    after = record_mtimes(out)
+    assert second.exit_code == first.exit_code
+    rewritten = {path for path in after if after[path] != before.get(path)}
+    assert rewritten == {f"fr-article/{name}" for name in ("clean.json", "detect.json", "translate.json",
+                                                          "summary.json")}
+
+
+def test_a_document_that_breaks_an_actor_fails_alone(tmp_path, tiny_models):
+    """max_input_tokens above what the model's positions allow: generate raises on the one long paragraph."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    long_paragraph = " ".join(["La città ha approvato il nuovo piano per il trasporto pubblico e le piste ciclabili"] * 8)
+    (inputs / "it-long.txt").write_text(f"Il piano dei trasporti\n\n{long_paragraph}.\n", encoding="utf-8")
+    (inputs / "it-short.txt").write_text(
+        "Il sindaco e la giunta\n\nIl sindaco della città parla questa mattina con i cittadini.\n\n"
+        "La giunta comunale vota oggi il bilancio della città.\n", encoding="utf-8")
+    (inputs / "fr-short.txt").write_text(
+        "Le maire et le conseil\n\nLe maire de la ville parle ce matin avec les habitants.\n\n"
+        "Le conseil municipal vote aujourd'hui le budget de la ville.\n", encoding="utf-8")
+    config = write_config(tmp_path / "models.yaml", tiny_models, translate={
+        "batch_size": 8, "models": {
+            "it": {"model": str(tiny_models["it"]), "max_input_tokens": 400,
+                   "generation": {"num_beams": 1, "max_new_tokens": 16}},
+            "fr": {"model": str(tiny_models["fr"]), "generation": {"num_beams": 1, "max_new_tokens": 16}}}})
+    common = ["--config", str(config), "--quiet"]
+    local = run_cli("run", str(inputs), "--out", str(tmp_path / "local"), "--workers", "1", *common)
+    on_ray = run_cli("run", str(inputs), "--out", str(tmp_path / "ray"), "--engine", "ray", *common)
+    records = load_records(tmp_path / "ray")
+    assert records["it-long"]["detect"]["language"] == "it"
+    failed = records["it-long"]["translate"]
+    assert failed["status"] == "failed" and failed["error"]["code"] == "internal_error"
+    assert "summary" not in records["it-long"]
+    for doc in ("it-short", "fr-short"):
+        assert records[doc]["translate"]["status"] != "failed"
+        assert records[doc]["translate"]["translated"] is True
+        assert records[doc]["summary"]["status"] != "failed"
+    assert on_ray.exit_code == local.exit_code == 2
+    assert without_timings(records) == without_timings(load_records(tmp_path / "local"))
