@@ -433,3 +433,16 @@ def test_evaluation_corpus_token_f1_stays_high():
         by_format[fmt].append(prf(newsum(page, source), "\n".join(gold["paragraphs"]))[2])
     assert sum(by_format["text"]) / len(by_format["text"]) >= 0.93
     assert sum(by_format["html"]) / len(by_format["html"]) >= 0.95
+
+
+def test_a_short_brief_with_no_furniture_is_kept_not_failed():
+    from pipeline.inputs import SourceText
+    from pipeline.stages.clean import CleanStage
+
+    text = ("Le maire et le conseil\n\nLe maire de la ville parle ce matin avec les habitants.\n\n"
+            "Le conseil municipal vote aujourd'hui le budget de la ville.\n")
+    source = SourceText(text=text, encoding="utf-8", format="text", sha256="0" * 64, size=len(text))
+    record = CleanStage()("brief", "brief.txt", source)
+    assert record.status == "ok"
+    assert record.text.split("\n\n") == ["Le maire de la ville parle ce matin avec les habitants.",
+                                         "Le conseil municipal vote aujourd'hui le budget de la ville."]

@@ -364,8 +364,13 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
 
     span = (0, len(blocks) - 1) if from_extractor else main_text_span(blocks)
     if span is None:
+        # No run of prose stands out: a short page. Its sentence-like blocks are the article
+        # (a two-paragraph brief is news too); the rest is furniture.
         for block in blocks:
-            _mark(block, "navigation", "no main text")
+            if block.reason is None and _is_short_page_prose(block):
+                block.rule = "short page: a sentence-like block"
+            else:
+                _mark(block, "navigation", "no main text")
         return Decision(title, blocks, language, title_index)
     start, end = span
     end = _extend_tail(blocks, end, language)
@@ -385,6 +390,11 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
                 _mark(block, _tail_reason(block, previous_reason), "after the main text")
         previous_reason = block.reason or previous_reason
     return Decision(title, blocks, language, title_index)
+
+
+def _is_short_page_prose(block: Block) -> bool:
+    return (block.cue is None and block.terminal and not block.bullet and block.n_words >= 6
+            and block.stopword_density >= 0.15)
 
 
 def _judge_head(blocks: list[Block], i: int, title_index: int | None) -> None:
