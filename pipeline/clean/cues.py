@@ -67,9 +67,10 @@ def _leading_literals(alternative: str) -> list[tuple[str, bool]] | None:
     return [(literal, whole)]
 
 
-def _top_level(pattern: str) -> list[str]:
-    """A pattern cut at its top-level `|` (outside groups and classes)."""
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
+def _structure(pattern: str):
+    """(index, character, group depth) for each character of a pattern outside escapes and
+    character classes; brackets and parentheses themselves are not yielded."""
+    depth, i, in_class = 0, 0, False
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
@@ -83,10 +84,18 @@ def _top_level(pattern: str) -> list[str]:
             depth += 1
         elif char == ")":
             depth -= 1
-        elif char == "|" and depth == 0:
+        else:
+            yield i, char, depth
+        i += 1
+
+
+def _top_level(pattern: str) -> list[str]:
+    """A pattern cut at its top-level `|` (outside groups and classes)."""
+    parts, start = [], 0
+    for i, char, depth in _structure(pattern):
+        if char == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
-        i += 1
     parts.append(pattern[start:])
     return parts
 
@@ -110,36 +119,31 @@ def _required_word(alternative: str) -> tuple[str, bool] | None:
     """The longest plain word every match of an alternative must contain (outside groups,
     classes and repeats), in lower case, and whether it stands as a whole word."""
     best: tuple[str, bool] | None = None
-    depth, i, in_class = 0, 0, False
-    while i < len(alternative):
-        char = alternative[i]
-        if char == "\\":
-            i += 2
+
+    def consider(i: int, j: int) -> None:
+        nonlocal best
+        word, after, before = alternative[i:j].lower(), alternative[j:], alternative[:i]
+        if after[:1] in ("?", "*", "{"):
+            word, whole = word[:-1], False
+        else:
+            whole = (not before or before.endswith((" ", "\\b", "(", ")", "|"))) and (
+                not after or after.startswith(_WORD_END[1:]))
+        if len(word) >= 3 and (best is None or len(word) > len(best[0])):
+            best = (word, whole)
+
+    start, last = None, -2  # the run of letters being read: its first and last index
+    for i, char, depth in _structure(alternative):
+        if depth == 0 and char.isalpha() and (start is None or i == last + 1):
+            start = i if start is None else start
+            last = i
             continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif depth == 0 and char.isalpha():
-            j = i
-            while j < len(alternative) and alternative[j].isalpha():
-                j += 1
-            word, after = alternative[i:j].lower(), alternative[j:]
-            before = alternative[:i]
-            if after[:1] in ("?", "*", "{"):
-                word, whole = word[:-1], False
-            else:
-                whole = (not before or before.endswith((" ", "\\b", "(", ")", "|"))) and (
-                    not after or after.startswith(_WORD_END[1:]))
-            if len(word) >= 3 and (best is None or len(word) > len(best[0])):
-                best = (word, whole)
-            i = j
-            continue
-        i += 1
+        if start is not None:
+            consider(start, last + 1)
+            start = None
+        if depth == 0 and char.isalpha():
+            start, last = i, i
+    if start is not None:
+        consider(start, last + 1)
     return best
 
 
