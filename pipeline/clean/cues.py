@@ -69,7 +69,7 @@ def _leading_literals(alternative: str) -> list[tuple[str, bool]] | None:
 
 def _structure(pattern: str):
     """(index, character, group depth) for each character of a pattern outside escapes and
-    character classes; brackets and parentheses themselves are not yielded."""
+    character classes; a parenthesis comes with the depth it opens or closes to."""
     depth, i, in_class = 0, 0, False
     while i < len(pattern):
         char = pattern[i]
@@ -80,11 +80,8 @@ def _structure(pattern: str):
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
         else:
+            depth += (char == "(") - (char == ")")
             yield i, char, depth
         i += 1
 
@@ -353,26 +350,13 @@ def _alternatives(pattern: str) -> list[str]:
     since a regular expression takes the first alternative that matches, not the longest."""
     if not pattern.startswith("(") or pattern.startswith("(?"):
         return [pattern]
-    depth, cuts, end, i, in_class = 0, [], None, 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                end = i
-                break
-        elif char == "|" and depth == 1:
+    cuts, end = [], None
+    for i, char, depth in _structure(pattern):
+        if char == ")" and depth == 0:
+            end = i
+            break
+        if char == "|" and depth == 1:
             cuts.append(i)
-        i += 1
     if end is None or pattern[end + 1:end + 2] in ("?", "*", "+", "{"):
         return [pattern]
     bounds = [0, *cuts, end]
