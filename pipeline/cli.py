@@ -12,7 +12,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import NewsumError, OutputError, UsageError
-from pipeline.records import STAGES
+from pipeline.records import RECORD_FILES, STAGES
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -274,19 +274,17 @@ def _single_stage(stage: str, doc: str):
     @_run_options
     @handle_errors
     def command(out, config_path, **common):
-        from pipeline.records import RECORD_FILES
         from pipeline.runner import documents_in_out
 
         common["nothing_message"] = f"{out}: no {RECORD_FILES[previous]} records to read; run the earlier stages first"
         _execute(out, [stage], config_path, common,
                  lambda runner: runner.run_from_records(documents_in_out(out, previous), command=_command_line()))
 
-    command.__doc__ = (f"{doc}\n\nReads OUT/**/{RECORD_FILES_BY_STAGE[previous]} and writes the next record beside it, "
+    command.__doc__ = (f"{doc}\n\nReads OUT/**/{RECORD_FILES[previous]} and writes the next record beside it, "
                        "redoing every document.")
     return main.command(name=stage, epilog=EXIT_CODES_HELP)(command)
 
 
-RECORD_FILES_BY_STAGE = {"clean": "clean.json", "detect": "detect.json", "translate": "translate.json"}
 _single_stage("detect", "Detect the language of each document and paragraph: writes detect.json.")
 _single_stage("translate", "Translate non-English documents to English: writes translate.json.")
 _single_stage("summarize", "Summarize each document, with key points and provenance: writes summary.json.")

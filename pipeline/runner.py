@@ -330,56 +330,53 @@ class Runner:
     def run_documents(self, documents: Iterable[Document], discovery: Discovery | None = None,
                       command: str = "run") -> RunResult:
         """`newsum run`: documents from the inputs through every requested stage."""
-        result = RunResult(stages=list(self.stages))
-        started = time.perf_counter()
-        self._open_state(command)
-        try:
-            window = self.engine.window(self.options) if self.engine is not None else self.options.batch_size
-            for batch in _batches(documents, window):
-                if self.stop_requested:
-                    result.interrupted = True
-                    break
-                result.documents += len(batch)
-                self._run_batch(batch, result)
-            if self.stop_requested:
-                result.interrupted = True
-            if not result.interrupted and self.state is not None:
+
+        def finish(result: RunResult) -> None:
+            if self.state is not None:
                 result.removed = self.state.unseen_documents(self.run_id)
                 if result.removed and self.options.prune:
                     self._prune(result.removed)
                     result.pruned = True
-        finally:
-            if discovery is not None:
-                result.skipped = discovery.skipped
-            result.model_loads = self.registry.loads
-            result.seconds = time.perf_counter() - started
-            self._close(result)
+
+        result = self._drive(documents, command, self._run_batch, finish)
+        if discovery is not None:
+            result.skipped = discovery.skipped
         return result
 
     def run_from_records(self, doc_ids: Iterable[str], command: str) -> RunResult:
         """A single-stage command: read each document's previous record from OUT, always rerun."""
+        stage = self.stages[0]
+
+        def run_batch(batch: list[str], result: RunResult) -> None:
+            inputs = []
+            for doc_id in batch:
+                previous = read_record(self.out_dir, doc_id, PREVIOUS[stage])
+                if previous is None:
+                    continue
+                if previous.status == FAILED:
+                    self._remove_stale(doc_id, stage)
+                    continue
+                inputs.append(previous)
+            self._emit_all(self._apply(stage, inputs), self._manual_key, result)
+
+        return self._drive(doc_ids, command, run_batch)
+
+    def _drive(self, items: Iterable, command: str, run_batch: Callable[[list, RunResult], None],
+               finish: Callable[[RunResult], None] | None = None) -> RunResult:
+        """Open the state, feed windows of items to `run_batch` until done or stopped, close."""
         result = RunResult(stages=list(self.stages))
         started = time.perf_counter()
-        stage = self.stages[0]
         self._open_state(command)
         try:
             window = self.engine.window(self.options) if self.engine is not None else self.options.batch_size
-            for batch in _batches(doc_ids, window):
+            for batch in _batches(items, window):
                 if self.stop_requested:
-                    result.interrupted = True
                     break
                 result.documents += len(batch)
-                inputs = []
-                for doc_id in batch:
-                    previous = read_record(self.out_dir, doc_id, PREVIOUS[stage])
-                    if previous is None:
-                        continue
-                    if previous.status == FAILED:
-                        self._remove_stale(doc_id, stage)
-                        continue
-                    inputs.append(previous)
-                outputs = self._apply(stage, inputs)
-                self._emit_all(outputs, self._manual_key, result)
+                run_batch(batch, result)
+            result.interrupted = self.stop_requested
+            if not result.interrupted and finish is not None:
+                finish(result)
         finally:
             result.model_loads = self.registry.loads
             result.seconds = time.perf_counter() - started
