@@ -368,6 +368,8 @@ _CALL = re.compile(r"\b\w+\([^)\s]*\)")
 _TOKEN = re.compile(r"\S+")
 _IDENTIFIER = re.compile(r"^\W*(?:\w+_\w+|[a-z]+[A-Z]\w*|(?=\w*\d)(?=\w*[^\W\d_])\w+)\W*$")
 _DOTTED = re.compile(r"^\W*\w+(?:\.\w+)+$")  # example.com, os.path (a final dot: z.B., e.g., p.es.)
+# quoted literals; an apostrophe opens a quote only after a space or a bracket (not l'elenco)
+_QUOTED = re.compile(r"(?<![\w'])'[^']*'(?!\w)|\"[^\"]*\"|`[^`']*'|«[^»]*»|“[^”]*”|„[^“”]*[“”]")
 _SLOVAK = re.compile(r"[äôĺľŕÄÔĹĽŔ]")
 
 
@@ -385,18 +387,35 @@ def _script_ok(text: str, lang: str) -> bool:
     return all("LATIN" in unicodedata.name(ch, "") for ch in chars)
 
 
+# English words no language measured here uses ("of" is Dutch, "are" Romanian, "by" Polish,
+# "also" and "will" German, "is" and "an" Irish, "or" French): two of them are an English phrase.
+ENGLISH_MARKERS = frozenset(
+    "the and with from which that this these those were been you your its would should have has "
+    "not their they what who there when into only than".split())
+
+
 def _english_words(text: str, lang: str) -> bool:
     tokens = words(text)
     if not tokens:
         return False
+    markers = sum(t in ENGLISH_MARKERS for t in tokens)
+    if markers >= 2:
+        return True
     english = stopwords("en")
-    own = stopwords(lang)
-    if own:
-        n_en = sum(t in english and t not in own for t in tokens)
-        n_own = sum(t in own for t in tokens)
+    if stopwords(lang):  # the lists share words ("de", and "the" is in some): those count for neither
+        n_en = sum(t in english and t not in stopwords(lang) for t in tokens)
+        n_own = sum(t in stopwords(lang) and t not in english for t in tokens)
         return n_en >= 2 and n_en > n_own
     n_en = sum(t in english and len(t) >= 3 for t in tokens)
     return n_en >= 2 and n_en >= 0.15 * len(tokens)
+
+
+def _no_function_words(text: str, lang: str) -> bool:
+    """Five words or more and not one stopword of the language (which has a list): a
+    string left in English, a list of terms."""
+    own = stopwords(lang) - stopwords("en")
+    tokens = words(text)
+    return bool(own) and len(tokens) >= 5 and not any(t in own for t in tokens)
 
 
 def _is_dotted(token: str) -> bool:
@@ -407,8 +426,11 @@ def _is_dotted(token: str) -> bool:
     return any(len(part) > 3 for part in re.findall(r"\w+", token))
 
 
-def rejection(raw: str, lang: str, kind: str, source: str) -> str | None:
-    """Why an item (its text with identifier marks) is not a clean gold item; None: it is."""
+def rejection(raw: str, lang: str, kind: str, source: str, sentences: list[str] = (),
+              english: set[str] = frozenset()) -> str | None:
+    """Why an item (its text with identifier marks) is not a clean gold item; None: it is.
+    `sentences`: the item's sentences; `english`: the normalised sentences and paragraphs of
+    the English original, for a translation."""
     text = raw.replace(MARK_ON, "").replace(MARK_OFF, "")
     n_letters = letters(text)
     if n_letters < MIN_LETTERS:
@@ -427,6 +449,8 @@ def rejection(raw: str, lang: str, kind: str, source: str) -> str | None:
             len(tokens) >= 3 and all(t.isupper() for t in tokens if any(c.isalpha() for c in t))):
         return "code"
     marked = sum(letters(m) for m in re.findall(f"{MARK_ON}([^{MARK_OFF}]*){MARK_OFF}", raw))
+    if source in REFERENCE or source in MANPAGES:  # quotes hold literal strings there
+        marked += sum(letters(m) for m in _QUOTED.findall(raw.replace(MARK_ON, "").replace(MARK_OFF, "")))
     identifiers = sum(bool(_IDENTIFIER.match(t) or _is_dotted(t)) for t in tokens)
     if marked >= IDENTIFIER_SHARE * n_letters or identifiers >= max(1, IDENTIFIER_TOKENS * len(tokens)):
         return "identifiers"
@@ -437,10 +461,15 @@ def rejection(raw: str, lang: str, kind: str, source: str) -> str | None:
         return "names"
     if not _script_ok(text, lang):
         return "script"
+    if english and (normalise(text) in english or any(
+            normalise(s) in english for s in sentences if letters(s) >= MIN_LETTERS)):
+        return "english-original"
     if source == "fortunes-cs" and _SLOVAK.search(text):
         return "slovak"
     if lang != "en" and _english_words(text, lang):
         return "english-words"
+    if _no_function_words(text, lang):
+        return "function-words"
     return None
 
 
@@ -534,11 +563,9 @@ def extract(cache: Path) -> tuple[list[Item], Counter, Counter]:
             if kind == "paragraph" and not (PARAGRAPH_SENTENCES[0] <= len(sentences) <= PARAGRAPH_SENTENCES[1]):
                 rejected[(package, kind, "sentences")] += 1
                 continue
-            reason = rejection(text, lang, kind, package)
+            original = english if lang != "en" and package not in FORTUNES else frozenset()
+            reason = rejection(text, lang, kind, package, sentences, original)
             clean = normalise(text)
-            if reason is None and lang != "en" and package not in FORTUNES:
-                if clean in english or any(normalise(s) in english for s in sentences if letters(s) >= MIN_LETTERS):
-                    reason = "english-original"
             if reason is None and clean in seen:
                 reason = "duplicate"
                 seen[clean].add(lang)
