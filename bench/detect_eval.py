@@ -149,12 +149,34 @@ def evaluate(config: DetectConfig, items, pages, repeat: int = 1) -> dict:
         "lines_per_s_cpu": n_lines / cpu if cpu else float("inf"), "lines_per_s_wall": n_lines / wall,
         "confusions": confusions.most_common(8), "line_confusions": line_confusions.most_common(8),
         "consulted": getattr(stage.backend, "consulted", None), "n": n_lines,
+        "predictions": predictions,  # the item languages, in the items' order
     }
 
 
 def pct(pair: tuple[int, int]) -> str:
     right, total = pair
     return f"{100 * right / total:6.2f} % ({right}/{total})" if total else "     –"
+
+
+def print_figures(name: str, r: dict, confusions: bool = False) -> None:
+    """The table of figures of one configuration, as `evaluate` measured them."""
+    print(f"\n== {name}")
+    print(f"  sentences+paragraphs, all languages : {pct(r['long'])}")
+    print(f"  sentences+paragraphs, it/en/fr      : {pct(r['focus'])}")
+    for lang in FOCUS:
+        print(f"  precision of {lang}                     : {pct(r['precision'][lang])}")
+    print(f"  shorter items (pairs, words)        : {pct(r['short'])}")
+    print(f"  mixed pages, lines                  : {pct(r['lines'])}")
+    print(f"  mixed pages, document language      : {pct(r['docs'])}")
+    print(f"  speed                               : {r['lines_per_s_cpu']:.0f} lines/s CPU "
+          f"({r['lines_per_s_wall']:.0f} lines/s wall, {r['n']} lines)")
+    if r["consulted"] is not None:
+        print(f"  lingua consulted                    : {r['consulted']} texts")
+    if confusions:
+        print("  confusions (gold→guess)             :",
+              ", ".join(f"{g}→{p} {n}" for (g, p), n in r["confusions"]) or "none")
+        print("  line confusions (gold→guess)        :",
+              ", ".join(f"{g}→{p} {n}" for (g, p), n in r["line_confusions"]) or "none")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -180,23 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.fast_accept is not None and config.backend == "ensemble":
             config = replace(config, fast_accept=args.fast_accept)
         r = evaluate(config, items, pages, args.repeat)
-        print(f"\n== {name}")
-        print(f"  sentences+paragraphs, all languages : {pct(r['long'])}")
-        print(f"  sentences+paragraphs, it/en/fr      : {pct(r['focus'])}")
-        for lang in FOCUS:
-            print(f"  precision of {lang}                     : {pct(r['precision'][lang])}")
-        print(f"  shorter items (pairs, words)        : {pct(r['short'])}")
-        print(f"  mixed pages, lines                  : {pct(r['lines'])}")
-        print(f"  mixed pages, document language      : {pct(r['docs'])}")
-        print(f"  speed                               : {r['lines_per_s_cpu']:.0f} lines/s CPU "
-              f"({r['lines_per_s_wall']:.0f} lines/s wall, {r['n']} lines)")
-        if r["consulted"] is not None:
-            print(f"  lingua consulted                    : {r['consulted']} texts")
-        if args.errors:
-            print("  confusions (gold→guess)             :",
-                  ", ".join(f"{g}→{p} {n}" for (g, p), n in r["confusions"]) or "none")
-            print("  line confusions (gold→guess)        :",
-                  ", ".join(f"{g}→{p} {n}" for (g, p), n in r["line_confusions"]) or "none")
+        print_figures(name, r, args.errors)
 
 
 if __name__ == "__main__":
