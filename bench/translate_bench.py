@@ -6,9 +6,17 @@ SentencePiece tokenizer trained here on the project's Italian texts and laid int
 vocabulary; converts it to CTranslate2 int8 through `newsum models pull`'s code; then, each
 in its own process (so that peak memory is its own), translates the same Italian documents:
 
-  plain-transformers   a plain batched generate() loop over the stage's own segments
-  stage-transformers   the translate stage, backend transformers (float32)
-  stage-ctranslate2    the translate stage, backend ctranslate2 (int8)
+  plain-transformers        a plain batched generate() loop over the stage's own segments
+  stage-transformers        the translate stage, backend transformers (float32)
+  stage-ctranslate2         the translate stage, backend ctranslate2 (int8), decoding among the
+                            target side's tokens (target_vocabulary: auto, the default)
+  stage-ctranslate2-full    the same over the whole vocabulary (target_vocabulary: full)
+
+As in opus-mt, the vocabulary holds both sides' SentencePiece pieces and target.spm has its
+own: --target-pieces of them (default 32 000, the size OPUS-MT's training recipes give each
+side's SentencePiece model; opus-mt-it-en's own could not be checked offline). The learned
+pieces are the Italian ones; the rest of the target side are named vocabulary entries that
+no text produces, which changes nothing but the size of the target side.
 
 greedy and beam 4, and prints source tokens/s, generated tokens/s and peak RSS. Random
 weights never emit the end token, so every output runs to --max-new-tokens: the work per
@@ -46,7 +54,17 @@ def italian_texts() -> list[str]:
     return [p.read_text(encoding="utf-8", errors="replace") for p in paths]
 
 
-def build_model(folder: Path) -> None:
+def target_side_size(folder: Path) -> int | None:
+    """Pieces of the built model's target.spm; None when there is no model yet."""
+    import sentencepiece as spm
+
+    path = folder / "model" / "target.spm"
+    if not (folder / "model" / "model.safetensors").is_file() or not path.is_file():
+        return None
+    return spm.SentencePieceProcessor(model_file=str(path)).get_piece_size()
+
+
+def build_model(folder: Path, target_pieces: int) -> None:
     import sentencepiece as spm
     import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
@@ -67,8 +85,16 @@ def build_model(folder: Path) -> None:
         vocab[f"<unused_{len(vocab)}>"] = len(vocab)
     vocab["<pad>"] = VOCAB_SIZE - 1
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    for name in ("source.spm", "target.spm"):
-        (folder / name).write_bytes((folder / "sp.model").read_bytes())
+    (folder / "source.spm").write_bytes((folder / "sp.model").read_bytes())
+    # The target side: the same learned pieces, and as many named entries of the vocabulary
+    # as make it --target-pieces long (user-defined symbols: pieces no text ever produces).
+    learned = processor.get_piece_size()
+    extra = [token for token in vocab if token.startswith("<unused_")][: max(0, target_pieces - learned)]
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "target"),
+                                   vocab_size=SP_PIECES + len(extra), user_defined_symbols=extra,
+                                   hard_vocab_limit=False, character_coverage=1.0, model_type="unigram",
+                                   bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, minloglevel=2)
+    (folder / "target.spm").write_bytes((folder / "target.model").read_bytes())
     tokenizer = MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
                                 model_max_length=512)
     pad = VOCAB_SIZE - 1
@@ -86,12 +112,12 @@ def build_model(folder: Path) -> None:
     tokenizer.save_pretrained(folder / "model")
 
 
-def _config(model_dir: Path, backend: str, beams: int, args) -> object:
+def _config(model_dir: Path, backend: str, beams: int, args, target_vocabulary: str = "auto") -> object:
     from pipeline.config import parse_config
 
     return parse_config({"device": args.device, "cache_dir": str(Path(args.workdir) / "hf"), "translate": {
         "batch_size": args.batch_size, "threads": args.threads, "cache": False, "models": {"it": {
-            "model": str(model_dir), "backend": backend,
+            "model": str(model_dir), "backend": backend, "target_vocabulary": target_vocabulary,
             "generation": {"num_beams": beams, "max_new_tokens": args.max_new_tokens}}}}})
 
 
@@ -129,8 +155,8 @@ def child(mode: str, beams: int, args) -> dict:
     from pipeline.stages.translate import TranslateStage
 
     model_dir = Path(args.workdir) / "model"
-    backend = "ctranslate2" if mode == "stage-ctranslate2" else "transformers"
-    config = _config(model_dir, backend, beams, args)
+    backend = "ctranslate2" if mode.startswith("stage-ctranslate2") else "transformers"
+    config = _config(model_dir, backend, beams, args, "full" if mode.endswith("-full") else "auto")
     records = workload(args)
     registry = ModelRegistry(config)
     spec = config.translate.models["it"]
@@ -172,21 +198,26 @@ def child(mode: str, beams: int, args) -> dict:
             "seconds": round(seconds, 3), "source_tok_s": round(source_tokens / seconds, 1),
             "cpu_seconds": round(cpu_seconds, 3), "source_tok_cpu_s": round(source_tokens / cpu_seconds, 1),
             "generated_tokens": generated, "generated_tok_s": round(generated / seconds, 1),
-            "peak_rss_mb": round(_peak_rss_mb())}
+            "peak_rss_mb": round(_peak_rss_mb()), "target_vocabulary": getattr(model, "target_vocabulary", None)}
 
 
 def prepare(args) -> None:
     from pipeline.modelstore import pull_model
 
+    from pipeline.models import vocabulary_map_size
+
     workdir = Path(args.workdir)
-    if not (workdir / "model" / "model.safetensors").is_file():
+    built = target_side_size(workdir)
+    if built is None or abs(built - args.target_pieces) > 16:  # none yet, or another target side
         print(f"building the opus-mt-it-en architecture with random weights in {workdir} ...", flush=True)
-        build_model(workdir)
+        build_model(workdir, args.target_pieces)
     config = _config(workdir / "model", "ctranslate2", 1, args)
     result = pull_model("translate.models.it", config.translate.models["it"], config)
     if not result.ok:
         raise SystemExit(f"conversion failed: {result.message}")
-    print(f"CTranslate2 int8 conversion: {result.lock['ctranslate2']['folder']}", flush=True)
+    folder = Path(result.lock["ctranslate2"]["folder"])
+    print(f"CTranslate2 int8 conversion: {folder}; target side {vocabulary_map_size(folder)} of "
+          f"{VOCAB_SIZE} vocabulary entries", flush=True)
 
 
 def main() -> None:
@@ -199,7 +230,10 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=40)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--beams", default="1,4", help="beam sizes to run, comma-separated")
-    parser.add_argument("--modes", default="plain-transformers,stage-transformers,stage-ctranslate2")
+    parser.add_argument("--modes", default="plain-transformers,stage-transformers,stage-ctranslate2,"
+                                           "stage-ctranslate2-full")
+    parser.add_argument("--target-pieces", type=int, default=32_000,
+                        help="pieces of the target side's SentencePiece model (opus-mt: its target.spm)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -228,17 +262,18 @@ def main() -> None:
                   f"CPU {result['cpu_seconds']:7.2f} s: {result['source_tok_cpu_s']:7.1f} source tok/CPU-s", flush=True)
     by = {(r["mode"], r["beams"]): r for r in results}
     for beams in [int(b) for b in args.beams.split(",")]:
-        plain, stage_tf, stage_ct2 = (by.get((m, beams)) for m in
-                                      ("plain-transformers", "stage-transformers", "stage-ctranslate2"))
+        plain, stage_tf, stage_ct2, stage_full = (by.get((m, beams)) for m in (
+            "plain-transformers", "stage-transformers", "stage-ctranslate2", "stage-ctranslate2-full"))
         # CPU time beside wall time: on a shared machine, wall time measures the neighbours too.
         if plain and stage_tf:
             print(f"beam {beams}: stage (transformers) vs plain generate loop: "
                   f"{stage_tf['seconds'] / plain['seconds'] - 1:+.1%} wall time, "
                   f"{stage_tf['cpu_seconds'] / plain['cpu_seconds'] - 1:+.1%} CPU time")
-        if plain and stage_ct2:
-            print(f"beam {beams}: stage (ctranslate2 int8) vs plain transformers float32 loop: "
-                  f"{stage_ct2['source_tok_s'] / plain['source_tok_s']:.2f}x source tokens/s (wall), "
-                  f"{stage_ct2['source_tok_cpu_s'] / plain['source_tok_cpu_s']:.2f}x (CPU)")
+        for label, ct2 in (("target side", stage_ct2), ("whole vocabulary", stage_full)):
+            if plain and ct2:
+                print(f"beam {beams}: stage (ctranslate2 int8, {label}) vs plain transformers float32 loop: "
+                      f"{ct2['source_tok_s'] / plain['source_tok_s']:.2f}x source tokens/s (wall), "
+                      f"{ct2['source_tok_cpu_s'] / plain['source_tok_cpu_s']:.2f}x (CPU)")
 
 
 if __name__ == "__main__":

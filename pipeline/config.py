@@ -43,6 +43,9 @@ class ModelSpec:
     generation: dict[str, Any] = field(default_factory=dict)
     max_input_tokens: int | None = None  # None: what the tokenizer/config says
     quantization: str = "int8"  # backend ctranslate2 only: the compute type of the converted model
+    # backend ctranslate2 only: "auto" lets the decoder choose among the target side's tokens
+    # only, where the tokenizer tells them apart (opus-mt: target.spm's pieces); "full": all.
+    target_vocabulary: str = "auto"
 
     @property
     def is_local(self) -> bool:
@@ -144,7 +147,8 @@ def _model_spec(path, key: str, data: Any, base_dir: Path | None) -> ModelSpec:
     if isinstance(data, str):
         data = {"model": data}
     data = _check_keys(path, key, data,
-                       {"model", "revision", "backend", "generation", "max_input_tokens", "quantization"})
+                       {"model", "revision", "backend", "generation", "max_input_tokens", "quantization",
+                        "target_vocabulary"})
     if "model" not in data:
         raise _fail(path, f"{key}.model", "missing (a Hugging Face id or a local directory)")
     model = _typed(path, f"{key}.model", data["model"], str)
@@ -165,8 +169,10 @@ def _model_spec(path, key: str, data: Any, base_dir: Path | None) -> ModelSpec:
         max_input = _typed(path, f"{key}.max_input_tokens", max_input, int)
     quantization = _typed(path, f"{key}.quantization", data.get("quantization", "int8"), str,
                           CT2_QUANTIZATIONS)
-    return ModelSpec(model=model, revision=revision, backend=backend,
-                     generation=generation, max_input_tokens=max_input, quantization=quantization)
+    target_vocabulary = _typed(path, f"{key}.target_vocabulary", data.get("target_vocabulary", "auto"), str,
+                               ("auto", "full"))
+    return ModelSpec(model=model, revision=revision, backend=backend, generation=generation,
+                     max_input_tokens=max_input, quantization=quantization, target_vocabulary=target_vocabulary)
 
 
 def _local_path(path, key: str, value: Any, base_dir: Path | None) -> str | None:

@@ -30,6 +30,7 @@ _CT2_SETTINGS = {"num_beams": "beam_size", "max_new_tokens": "max_decoding_lengt
                  "max_length": "max_decoding_length", "min_length": "min_decoding_length",
                  "no_repeat_ngram_size": "no_repeat_ngram_size", "length_penalty": "length_penalty"}
 CT2_MARKER = "newsum-conversion.json"  # written beside a converted model: what it was made from
+VMAP_FILE = "vmap.txt"  # CTranslate2's vocabulary map: here, the target side's tokens
 
 
 def resolve_device(device: str) -> str:
@@ -184,6 +185,7 @@ class Seq2SeqModel:
     tags: LanguageTags = field(default_factory=LanguageTags)
     target_language: str = "en"
     load_weights: Callable[[], Any] | None = None
+    target_vocabulary: int | None = None  # the target tokens the decoder chooses among, where restricted
     _weights_error: ModelUnavailable | None = None
 
     def ensure_weights(self) -> None:
@@ -206,8 +208,11 @@ class Seq2SeqModel:
 
     @property
     def ident(self) -> dict[str, Any]:
-        return {"id": self.spec.model, "revision": self.spec.revision, "commit": self.commit,
-                "backend": self.spec.backend}
+        ident = {"id": self.spec.model, "revision": self.spec.revision, "commit": self.commit,
+                 "backend": self.spec.backend}
+        if self.target_vocabulary:
+            ident["target_vocabulary"] = self.target_vocabulary
+        return ident
 
     @property
     def cache_identity(self) -> str:
@@ -217,6 +222,8 @@ class Seq2SeqModel:
                     "target": self.target_language}
         if self.spec.backend == "ctranslate2":
             identity["quantization"] = self.spec.quantization
+        if self.target_vocabulary:
+            identity["target_vocabulary"] = self.target_vocabulary
         return json.dumps(identity, sort_keys=True)
 
     def supports(self, language: str | None) -> bool:
@@ -301,7 +308,8 @@ class CTranslate2Model(Seq2SeqModel):
 
     def _generate_ids(self, encoded: list[list[int]], settings: dict[str, Any],
                       target_token: str | None) -> list[list[int]]:
-        options: dict[str, Any] = {"beam_size": 1, "max_input_length": 0, "return_end_token": True}
+        options: dict[str, Any] = {"beam_size": 1, "max_input_length": 0, "return_end_token": True,
+                                   "use_vmap": bool(self.target_vocabulary)}
         for key, value in settings.items():
             if key in _CT2_SETTINGS:
                 options[_CT2_SETTINGS[key]] = value
@@ -368,7 +376,9 @@ def load_seq2seq(spec: ModelSpec, role: str, config: Config, lazy: bool = False)
                   commit=snapshot_commit(location), tags=language_tags(tokenizer),
                   target_language=config.translate.target)
     if spec.backend == "ctranslate2":
-        _ct2_ready(spec, role, config, location)
+        folder = _ct2_ready(spec, role, config, location)
+        if spec.target_vocabulary == "auto":
+            common["target_vocabulary"] = vocabulary_map_size(folder)
         try:
             device, index = _ct2_device(config.device)
         except ValueError as exc:
@@ -439,8 +449,57 @@ def _load_ctranslate2(spec: ModelSpec, role: str, config: Config, location: str,
         raise _load_error(spec, role, exc) from None
 
 
+def target_side_tokens(tokenizer: Any) -> list[str] | None:
+    """The tokens a model writes on its target side, where its tokenizer tells them apart; else None.
+
+    An opus-mt model has one vocabulary for both sides, made of the pieces of two
+    SentencePiece models (source.spm, target.spm), and an output layer over all of it; every
+    target it was trained on was cut with target.spm, so only those pieces are ever its
+    answer. Restricting the decoder to them (CTranslate2's vocabulary map) skips most of the
+    output layer, the largest matrix of a decoding step, and can change an output only where
+    the full model would have chosen a piece of the source side, which it never saw as a target.
+    """
+    target_spm = getattr(tokenizer, "spm_target", None)
+    if target_spm is None or getattr(tokenizer, "separate_vocabs", False):
+        return None
+    vocab = tokenizer.get_vocab()
+    pieces = {target_spm.id_to_piece(i) for i in range(target_spm.get_piece_size())}
+    pieces |= {tokenizer.eos_token, tokenizer.unk_token}
+    tokens = sorted((t for t in pieces if t in vocab and not any(ch.isspace() for ch in t)), key=vocab.get)
+    writable = set(vocab) - {tokenizer.pad_token}
+    return tokens if len(tokens) < len(writable) else None  # the same pieces on both sides: nothing to skip
+
+
+def write_vocabulary_map(folder: Path, location: str) -> int | None:
+    """Write CTranslate2's vocabulary map of the target side into a converted folder (an
+    empty source n-gram: candidates always allowed); returns its size, None when the model
+    has no separate target side."""
+    from transformers import AutoTokenizer
+
+    tokens = target_side_tokens(AutoTokenizer.from_pretrained(location))
+    path = folder / VMAP_FILE
+    if tokens is None:
+        path.unlink(missing_ok=True)
+        return None
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text("\t" + " ".join(tokens) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return len(tokens)
+
+
+def vocabulary_map_size(folder: Path) -> int | None:
+    """How many target tokens a converted folder's vocabulary map allows; None: no map."""
+    try:
+        return len((folder / VMAP_FILE).read_text(encoding="utf-8").split()) or None
+    except OSError:
+        return None
+
+
 def convert_to_ctranslate2(spec: ModelSpec, config: Config, location: str, force: bool = False) -> Path:
-    """Convert a model folder with CTranslate2's own converter (safetensors only); returns the folder."""
+    """Convert a model folder with CTranslate2's own converter (safetensors only); returns the folder.
+
+    Beside the model goes the vocabulary map of the target side (`target_side_tokens`); a
+    conversion made before such maps existed gets one without being converted again."""
     import ctranslate2
     from ctranslate2.converters import TransformersConverter
 
@@ -451,14 +510,26 @@ def convert_to_ctranslate2(spec: ModelSpec, config: Config, location: str, force
 
     folder = ct2_folder(spec, config, location)
     if (folder / "model.bin").is_file() and not force:
+        marker = folder / CT2_MARKER
+        try:
+            details = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            details = {}
+        if "target_vocabulary" not in details:
+            details["target_vocabulary"] = write_vocabulary_map(folder, location)
+            temporary = marker.with_name(marker.name + ".partial")
+            temporary.write_text(json.dumps(details, indent=2) + "\n", encoding="utf-8")
+            os.replace(temporary, marker)
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(folder.name + ".partial")
     SafetensorsConverter(location).convert(str(staging), quantization=spec.quantization, force=True)
+    target_vocabulary = write_vocabulary_map(staging, location)
     (staging / CT2_MARKER).write_text(json.dumps({
         "source": spec.model, "revision": spec.revision, "commit": snapshot_commit(location),
         "source_folder": str(location), "quantization": spec.quantization,
-        "ctranslate2": ctranslate2.__version__}, indent=2) + "\n", encoding="utf-8")
+        "target_vocabulary": target_vocabulary, "ctranslate2": ctranslate2.__version__}, indent=2) + "\n",
+        encoding="utf-8")
     if folder.exists():
         import shutil
 

@@ -24,35 +24,39 @@ def sample_files() -> list[Path]:
     return sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".txt", ".html", ".htm"))
 
 
-def _train_sentencepiece(folder: Path) -> Path:
+def _train_sentencepiece(folder: Path, files: list[Path] | None = None, name: str = "sp",
+                         vocab_size: int = 400) -> Path:
     import sentencepiece as spm
 
-    corpus = folder / "corpus.txt"
+    corpus = folder / f"{name}-corpus.txt"
     with open(corpus, "w", encoding="utf-8") as fh:
-        for path in sample_files():
+        for path in files or sample_files():
             fh.write(path.read_text(encoding="utf-8", errors="replace"))
             fh.write("\n")
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(folder / "sp"), vocab_size=400, character_coverage=1.0,
+        input=str(corpus), model_prefix=str(folder / name), vocab_size=vocab_size, character_coverage=1.0,
         model_type="unigram", bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, unk_piece="<unk>",
-        minloglevel=2)
-    return folder / "sp.model"
+        hard_vocab_limit=False, minloglevel=2)
+    return folder / f"{name}.model"
 
 
-def _marian_tokenizer(folder: Path, sp_model: Path, pad_last: bool = False):
+def _marian_tokenizer(folder: Path, sp_model: Path, pad_last: bool = False, target_sp_model: Path | None = None):
+    """A MarianTokenizer over one vocabulary holding the pieces of the source SentencePiece
+    model and, when given, of a separate target one (as opus-mt's source.spm/target.spm)."""
     import sentencepiece as spm
     from transformers import MarianTokenizer
 
-    processor = spm.SentencePieceProcessor(model_file=str(sp_model))
     vocab = {"</s>": 0, "<unk>": 1} if pad_last else {"</s>": 0, "<unk>": 1, "<pad>": 2}
-    for i in range(processor.get_piece_size()):
-        vocab.setdefault(processor.id_to_piece(i), len(vocab))
+    for model_file in (sp_model, target_sp_model or sp_model):
+        processor = spm.SentencePieceProcessor(model_file=str(model_file))
+        for i in range(processor.get_piece_size()):
+            vocab.setdefault(processor.id_to_piece(i), len(vocab))
     if pad_last:  # as in the opus-mt models: <pad> is the last id, which CTranslate2's converter expects
         vocab["<pad>"] = len(vocab)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     shutil.copy(sp_model, folder / "source.spm")
-    shutil.copy(sp_model, folder / "target.spm")
+    shutil.copy(target_sp_model or sp_model, folder / "target.spm")
     return MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
                            model_max_length=512), len(vocab)
 
@@ -87,11 +91,12 @@ def _teach_to_stop(model, tokenizer, steps: int = 150) -> None:
 
 
 def build_tiny_marian(folder: Path, sp_model: Path, seed: int = 0, max_positions: int = 64,
-                      pad_last: bool = False) -> Path:
+                      pad_last: bool = False, target_sp_model: Path | None = None) -> Path:
     import torch
     from transformers import MarianConfig, MarianMTModel
 
-    tokenizer, vocab_size = _marian_tokenizer(folder / "_tok", sp_model, pad_last=pad_last)
+    tokenizer, vocab_size = _marian_tokenizer(folder / "_tok", sp_model, pad_last=pad_last,
+                                              target_sp_model=target_sp_model)
     pad = vocab_size - 1 if pad_last else 2
     torch.manual_seed(seed)
     config = MarianConfig(vocab_size=vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
@@ -220,13 +225,25 @@ def build_tiny_nllb(folder: Path, seed: int = 5, max_positions: int = 256) -> Pa
 
 @pytest.fixture(scope="session")
 def tiny_multilingual(tiny_models, tmp_path_factory) -> dict[str, Path]:
-    """An M2M100 and an NLLB-style fallback, and a Marian with opus-mt's vocabulary layout (for CTranslate2)."""
+    """An M2M100 and an NLLB-style fallback, and Marians with opus-mt's vocabulary layout (for
+    CTranslate2): one whose two sides share a SentencePiece model, one with a target side of
+    its own, as opus-mt's it-en. That target side is made of figures only, so that what the
+    model writes shows at once whether it was kept to it (its source pieces are letters)."""
+    import random
+
     folder = tmp_path_factory.mktemp("multilingual")
     sp_model = tiny_models["it"].parent / "sp.model"
+    rng = random.Random(0)
+    figures = folder / "figures.txt"
+    figures.write_text("\n".join(" ".join(f"{rng.randint(0, 10 ** rng.randint(1, 6))}{rng.choice(['', ',5', '%', '.'])}"
+                                          for _ in range(12)) for _ in range(400)), encoding="utf-8")
+    target_side = _train_sentencepiece(folder, [figures], "sp-figures", 60)
     return {
         "m2m100": build_tiny_m2m100(folder / "m2m100-mul-en", sp_model),
         "nllb": build_tiny_nllb(folder / "nllb-mul-en"),
         "marian_opus_layout": build_tiny_marian(folder / "marian-it-en-opus", sp_model, seed=6, pad_last=True),
+        "marian_two_sides": build_tiny_marian(folder / "marian-it-en-two-sides", sp_model, seed=7, pad_last=True,
+                                              target_sp_model=target_side),
     }
 
 

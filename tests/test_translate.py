@@ -415,6 +415,60 @@ def test_ctranslate2_conversion_is_made_by_pull_and_translates(tiny_multilingual
     validate(_record_dict(record))
 
 
+def test_ctranslate2_decodes_among_the_target_sides_tokens_only(tiny_multilingual, tmp_path, monkeypatch):
+    """A Marian whose target side has its own SentencePiece model (opus-mt's target.spm): the
+    conversion maps the decoder to those pieces, `target_vocabulary: full` lifts the map."""
+    pytest.importorskip("ctranslate2")
+    from transformers import AutoTokenizer
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    model_dir = tiny_multilingual["marian_two_sides"]
+    config_file = _ct2_config_file(tmp_path, model_dir, "float32")
+    assert run_cli("models", "pull", "--config", str(config_file)).exit_code == 0
+    lock = json.loads((tmp_path / "models.lock.json").read_text())
+    converted = Path(lock["models"]["translate.models.it"]["ctranslate2"]["folder"])
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    vocab = tokenizer.get_vocab()
+    target_side = {tokenizer.spm_target.id_to_piece(i) for i in range(tokenizer.spm_target.get_piece_size())}
+    allowed = set((converted / "vmap.txt").read_text(encoding="utf-8").split())
+    assert allowed == (target_side | {"</s>", "<unk>"}) & set(vocab)
+    assert len(allowed) < len(vocab) - 1  # the source side's own pieces are left out
+
+    data = yaml.safe_load(config_file.read_text())
+    restricted = parse_config(data, str(config_file))
+    data["translate"]["models"]["it"]["target_vocabulary"] = "full"
+    full = parse_config(data, str(config_file))
+    sentences = [s for s in IT_TEXT.replace("\n\n", " ").split(". ") if s]
+    outputs = {}
+    for name, config in (("restricted", restricted), ("full", full)):
+        model = ModelRegistry(config).get(config.translate.models["it"], "translate.models.it")
+        encoded = [model.tokenizer(s)["input_ids"] for s in sentences]
+        rows = model._generate_ids(encoded, model.generation, None)
+        outputs[name] = (model, {t for row in rows for t in tokenizer.convert_ids_to_tokens(row)})
+    restricted_model, restricted_tokens = outputs["restricted"]
+    full_model, full_tokens = outputs["full"]
+    assert restricted_tokens and restricted_tokens <= allowed
+    assert full_tokens - allowed, "unrestricted, the tiny model echoes its source pieces (letters)"
+    assert restricted_model.target_vocabulary == len(allowed) and full_model.target_vocabulary is None
+    assert restricted_model.cache_identity != full_model.cache_identity
+
+    # The record says so (kept to figures, this tiny model says little: its status does not matter here).
+    (record,) = _stage(restricted)([_detect("a", "it", IT_TEXT)])
+    assert record.model["target_vocabulary"] == len(allowed)
+    validate(_record_dict(record))
+
+    # A conversion made before vocabulary maps existed gets one from the next pull, unconverted.
+    (converted / "vmap.txt").unlink()
+    marker = json.loads((converted / "newsum-conversion.json").read_text())
+    del marker["target_vocabulary"]
+    (converted / "newsum-conversion.json").write_text(json.dumps(marker))
+    model_bin = (converted / "model.bin").stat().st_mtime_ns
+    assert run_cli("models", "pull", "--config", str(config_file)).exit_code == 0
+    assert set((converted / "vmap.txt").read_text(encoding="utf-8").split()) == allowed
+    assert (converted / "model.bin").stat().st_mtime_ns == model_bin
+
+
 @pytest.mark.parametrize("kind,language", [("marian_opus_layout", "it"), ("m2m100", "de")])
 def test_ctranslate2_float32_gives_the_same_translations_as_transformers(tiny_multilingual, tmp_path, monkeypatch,
                                                                          kind, language):
