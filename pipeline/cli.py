@@ -158,6 +158,11 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
         raise OutputError(f"{out}: cannot write the lock file: {exc.strerror or exc}") from None
     if lock.previous_holder:
         event(logging.INFO, f"took over the lock of an earlier run that is gone (pid {lock.previous_holder.get('pid')})")
+    from pipeline.records import remove_stale_temporaries
+
+    stale = remove_stale_temporaries(out)  # under the lock: no write of ours is in progress
+    if stale:
+        event(logging.INFO, f"removed {stale} temporary file(s) that an interrupted run left beside the records")
     try:
         engine = _make_engine(common, config, options)
     except BaseException:

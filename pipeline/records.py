@@ -113,6 +113,24 @@ def record_path(out_dir: str | os.PathLike, doc_id: str, stage: str) -> Path:
     return Path(out_dir) / doc_id / RECORD_FILES[stage]
 
 
+def remove_stale_temporaries(out_dir: str | os.PathLike) -> int:
+    """Remove the temporary files of record writes that a killed run left behind (hidden
+    `.clean.json.<random>.tmp` beside the records); returns how many. Call it only under the
+    run lock, when no write can be in progress. Other files are never touched."""
+    prefixes = tuple(f".{name}." for name in RECORD_FILES.values())
+    removed = 0
+    for root, dirs, files in os.walk(out_dir):
+        dirs[:] = [d for d in dirs if d != ".newsum"]
+        for name in files:
+            if name.endswith(".tmp") and name.startswith(prefixes):
+                try:
+                    os.unlink(os.path.join(root, name))
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     """Write JSON so that readers see the old file or the whole new one, never a part."""
     path = Path(path)

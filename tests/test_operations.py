@@ -56,12 +56,21 @@ def test_rerun_with_nothing_changed_does_no_stage_work(tiny_config, tmp_path):
     first = run_cli("run", str(SAMPLES), "--out", str(out), "--config", str(tiny_config))
     assert first.exit_code == 0, first.output
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
+    # What a run killed in the middle of a write leaves (never a partial record), and files of someone else's.
+    doc = next(out.rglob("summary.json")).parent
+    stale = doc / ".summary.json.k3j2x9.tmp"
+    stale.write_text('{"doc_id": "half a rec')
+    others = [doc / ".notes.tmp", doc / "summary.json.tmp", out / ".newsum" / ".clean.json.abc.tmp"]
+    for path in others:
+        path.write_text("keep")
     second = run_cli("run", str(SAMPLES), "--out", str(out), "--config", str(tiny_config))
     assert second.exit_code == 0, second.output
     counts = last_run(out)["counts"]["stages"]
     n = len(list(SAMPLES.glob("*.*"))) - 1  # README.md is not a document
     assert counts == {stage: {"skipped": n} for stage in ("clean", "detect", "translate", "summarize")}
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.json")} == before
+    assert not stale.exists() and all(path.read_text() == "keep" for path in others)
+    assert "removed 1 temporary file" in second.output
 
 
 def test_changed_summarizer_config_reruns_only_summarize(tiny_models, tmp_path):
