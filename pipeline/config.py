@@ -67,6 +67,7 @@ class DetectConfig:
     fast_accept: float = 0.9  # ensemble: fastText's probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ensemble: ...on paragraphs with at least this many letters
     letters_weight: float = 1.0  # ensemble: weight of letters few languages write (ș → ro) where lingua is asked; 0: off
+    candidates_unsure: int = 20  # ensemble: fastText's best languages lingua chooses between where fastText is lost
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,8 @@ def parse_config(data: Any, path: str | None = None) -> Config:
                                        d.get("fast_accept_min_letters", detect_defaults.fast_accept_min_letters), int),
         letters_weight=_typed(path, "detect.letters_weight",
                               d.get("letters_weight", detect_defaults.letters_weight), float),
+        candidates_unsure=max(1, _typed(path, "detect.candidates_unsure",
+                                        d.get("candidates_unsure", detect_defaults.candidates_unsure), int)),
     )
     for key in ("fast_accept", "declared_weight", "page_weight"):
         if not 0.0 <= getattr(detect, key) <= 1.0:

@@ -189,7 +189,8 @@ class LinguaBackend:
 class EnsembleSettings:
     fast_accept: float = 0.9  # fastText's top probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ...on texts with at least this many letters
-    candidates: int = 10  # fastText's best languages that lingua chooses between (with the page's)
+    candidates: int = 10  # fastText's best languages that lingua chooses between (with the page's)...
+    candidates_unsure: int = 20  # ...and where fastText's top probability is below fast_unsure
     lingua_weight: float = 1.0  # weight of lingua's log-probability against fastText's
     floor: float = 0.01  # probability given to a candidate one detector did not name
     unknown_min: float = 0.5  # fastText's probability a language lingua lacks needs to compete
@@ -202,8 +203,8 @@ class EnsembleSettings:
 class EnsembleBackend:
     """fastText everywhere; lingua where fastText is unsure; the two opinions combined.
 
-    fastText proposes candidates (its best ten, plus the languages the page points to);
-    lingua, restricted to them, scores them again on the text without its names. The
+    fastText proposes candidates (its best ten, twenty where it is lost, plus the languages
+    the page points to); lingua, restricted to them, scores them again on the text without its names. The
     combined score is the weighted sum of log-probabilities, lingua weighing more where
     fastText is lost. A language lingua does not know (Galician, Occitan...) is left to
     fastText when fastText is fairly sure of it.
@@ -213,7 +214,8 @@ class EnsembleBackend:
 
     def __init__(self, settings: EnsembleSettings | None = None, fasttext_model: str | None = None):
         self.settings = settings or EnsembleSettings()
-        self.fast = FasttextBackend(fasttext_model, top_k=max(5, self.settings.candidates))
+        self.fast = FasttextBackend(fasttext_model,
+                                    top_k=max(5, self.settings.candidates, self.settings.candidates_unsure))
         self.lingua = LinguaBackend()
         self.consulted = 0  # how many texts lingua was asked about
 
@@ -244,7 +246,9 @@ class EnsembleBackend:
         allowed = letter_languages(text) if s.letters_weight else None
         text = self.prepare(text)
         known = lingua_codes()
-        candidates = [lang for lang, _ in fast[: s.candidates]]
+        # fastText lost (a short line, a proverb): the right language may be far down its list.
+        wide = s.candidates_unsure if fast[0][1] < s.fast_unsure else s.candidates
+        candidates = [lang for lang, _ in fast[:wide]]
         candidates += [lang for lang in context if lang not in candidates]
         if allowed:
             candidates += [lang for lang in sorted(allowed) if lang not in candidates]

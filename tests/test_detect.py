@@ -294,6 +294,18 @@ def test_a_loanword_does_not_outweigh_both_detectors():
     assert detect(text, backend="ensemble")["language"] == "en"
 
 
+def test_where_fasttext_is_lost_lingua_chooses_among_its_best_twenty():
+    """A traditional Irish proverb fastText ranks Irish 13th for: with ten candidates lingua
+    never saw Irish and the line was German."""
+    proverb = "Is fearr bheith cinnte ná bheith caillte."
+    backend = EnsembleBackend()
+    assert "ga" not in [lang for lang, _ in backend.first_opinion(proverb)[:10]]
+    assert backend.scores(proverb)[0][0] == "ga"
+    assert backend.first_opinion(proverb)[0][1] < backend.settings.fast_unsure
+    assert parse_config({}).detect.candidates_unsure == 20
+    assert parse_config({"detect": {"candidates_unsure": 10}}).detect.candidates_unsure == 10
+
+
 def test_the_weight_of_the_letters_is_configured():
     assert parse_config({}).detect.letters_weight == 1.0
     assert parse_config({"detect": {"letters_weight": 0}}).detect.letters_weight == 0.0
