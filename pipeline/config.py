@@ -69,6 +69,8 @@ class DetectConfig:
     declared_weight: float = 0.4  # share of that pull given to the declared language (never for the document)
     fast_accept: float = 0.9  # ensemble: fastText's probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ensemble: ...on paragraphs with at least this many letters
+    letters_weight: float = 1.0  # ensemble: weight of letters few languages write (ș → ro) where lingua is asked; 0: off
+    candidates_unsure: int = 20  # ensemble: fastText's best languages lingua chooses between where fastText is lost
 
 
 @dataclass(frozen=True)
@@ -217,10 +219,16 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         fast_accept=_typed(path, "detect.fast_accept", d.get("fast_accept", detect_defaults.fast_accept), float),
         fast_accept_min_letters=_typed(path, "detect.fast_accept_min_letters",
                                        d.get("fast_accept_min_letters", detect_defaults.fast_accept_min_letters), int),
+        letters_weight=_typed(path, "detect.letters_weight",
+                              d.get("letters_weight", detect_defaults.letters_weight), float),
+        candidates_unsure=max(1, _typed(path, "detect.candidates_unsure",
+                                        d.get("candidates_unsure", detect_defaults.candidates_unsure), int)),
     )
     for key in ("fast_accept", "declared_weight", "page_weight"):
         if not 0.0 <= getattr(detect, key) <= 1.0:
             raise _fail(path, f"detect.{key}", "must be between 0 and 1")
+    if detect.letters_weight < 0:
+        raise _fail(path, "detect.letters_weight", "must not be negative")
 
     t = _check_keys(path, "translate", data.get("translate"),
                     {"target", "batch_size", "threads", "models", "fallback", "cache", "cache_path",

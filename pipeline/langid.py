@@ -189,20 +189,22 @@ class LinguaBackend:
 class EnsembleSettings:
     fast_accept: float = 0.9  # fastText's top probability above which lingua is not asked
     fast_accept_min_letters: int = 40  # ...on texts with at least this many letters
-    candidates: int = 10  # fastText's best languages that lingua chooses between (with the page's)
+    candidates: int = 10  # fastText's best languages that lingua chooses between (with the page's)...
+    candidates_unsure: int = 20  # ...and where fastText's top probability is below fast_unsure
     lingua_weight: float = 1.0  # weight of lingua's log-probability against fastText's
     floor: float = 0.01  # probability given to a candidate one detector did not name
     unknown_min: float = 0.5  # fastText's probability a language lingua lacks needs to compete
     fast_unsure: float = 0.5  # below this top probability fastText is lost...
     lingua_weight_unsure: float = 2.0  # ...and lingua's opinion weighs this much
     names_min_letters: int = 20  # lingua reads the text without names when this many letters remain; 0: never
+    letters_weight: float = 1.0  # weight of the distinctive letters' evidence (ș → ro); 0: not used
 
 
 class EnsembleBackend:
     """fastText everywhere; lingua where fastText is unsure; the two opinions combined.
 
-    fastText proposes candidates (its best ten, plus the languages the page points to);
-    lingua, restricted to them, scores them again on the text without its names. The
+    fastText proposes candidates (its best ten, twenty where it is lost, plus the languages
+    the page points to); lingua, restricted to them, scores them again on the text without its names. The
     combined score is the weighted sum of log-probabilities, lingua weighing more where
     fastText is lost. A language lingua does not know (Galician, Occitan...) is left to
     fastText when fastText is fairly sure of it.
@@ -212,7 +214,8 @@ class EnsembleBackend:
 
     def __init__(self, settings: EnsembleSettings | None = None, fasttext_model: str | None = None):
         self.settings = settings or EnsembleSettings()
-        self.fast = FasttextBackend(fasttext_model, top_k=max(5, self.settings.candidates))
+        self.fast = FasttextBackend(fasttext_model,
+                                    top_k=max(5, self.settings.candidates, self.settings.candidates_unsure))
         self.lingua = LinguaBackend()
         self.consulted = 0  # how many texts lingua was asked about
 
@@ -239,10 +242,16 @@ class EnsembleBackend:
         if fast[0][1] >= s.fast_accept and n_letters >= s.fast_accept_min_letters:
             return fast
         self.consulted += 1
+        # Letters only a few languages write (ș ț: Romanian), in words that are not names.
+        allowed = letter_languages(text) if s.letters_weight else None
         text = self.prepare(text)
         known = lingua_codes()
-        candidates = [lang for lang, _ in fast[: s.candidates]]
+        # fastText lost (a short line, a proverb): the right language may be far down its list.
+        wide = s.candidates_unsure if fast[0][1] < s.fast_unsure else s.candidates
+        candidates = [lang for lang, _ in fast[:wide]]
         candidates += [lang for lang in context if lang not in candidates]
+        if allowed:
+            candidates += [lang for lang in sorted(allowed) if lang not in candidates]
         # lingua restricted to the candidates computes its n-gram models for a handful of
         # languages instead of 75: several times faster, and on the evaluation set as good.
         in_lingua = [c for c in candidates if c in known]
@@ -266,7 +275,11 @@ class EnsembleBackend:
             else:
                 p_lingua = neutral if p_fast >= s.unknown_min else s.floor
             combined[lang] = math.log(p_fast) + lingua_weight * math.log(p_lingua)
-        total_weight = 1 + lingua_weight
+            if allowed:
+                # A strong prior, not a filter: a language the letters rule out loses as much
+                # as one detector's floor, so both detectors agreeing still outweigh a loanword.
+                combined[lang] += s.letters_weight * math.log(1.0 if lang in allowed else s.floor)
+        total_weight = 1 + lingua_weight + (s.letters_weight if allowed else 0.0)
         # Back to probabilities over the candidates (a softmax of the combined scores).
         top = max(combined.values())
         weights = {lang: math.exp((score - top) / total_weight) for lang, score in combined.items()}
@@ -284,26 +297,67 @@ def _capitalised(token: str) -> bool:
     return bool(first) and first.isupper()
 
 
-def without_names(text: str, min_letters: int = 20) -> str:
-    """The text without capitalised words inside sentences and acronyms: names say little
-    about the language around them (a Dutch name in an English sentence), and detectors
-    over-read them. The text is kept whole when too little would remain (a headline in
-    title case, a list of names)."""
+def _acronym(token: str) -> bool:
+    word = "".join(ch for ch in token if ch.isalpha())
+    return len(word) >= 2 and word.isupper()
+
+
+def _not_names(text: str, acronym_runs: bool = True) -> list[str]:
+    """The text's tokens that are not names: capitalised words inside sentences and
+    acronyms are names; at the start of a sentence, a capitalised word is one when the next
+    word is capitalised too (a run: "Bram Smeets van Oosterhout"), or, without
+    `acronym_runs`, capitalised and not an acronym ("Install GNU tools": a verb)."""
     tokens = _TOKEN.findall(text)
     capitalised = [_capitalised(token) for token in tokens]
     kept = []
     sentence_start = True
     for i, token in enumerate(tokens):
-        # A capitalised word inside a sentence is a name; at the start of one, it is when
-        # the next word is capitalised too (a run: "Bram Smeets van Oosterhout").
-        in_run = i + 1 < len(tokens) and capitalised[i + 1]
+        in_run = i + 1 < len(tokens) and capitalised[i + 1] and (acronym_runs or not _acronym(tokens[i + 1]))
         if not (capitalised[i] and (not sentence_start or in_run)):
             kept.append(token)
         sentence_start = token.endswith(_SENTENCE_END)
+    return kept
+
+
+def without_names(text: str, min_letters: int = 20) -> str:
+    """The text without capitalised words inside sentences and acronyms: names say little
+    about the language around them (a Dutch name in an English sentence), and detectors
+    over-read them. The text is kept whole when too little would remain (a headline in
+    title case, a list of names)."""
+    kept = _not_names(text)
     stripped = " ".join(kept)
     if sum(ch.isalpha() for ch in stripped) < min_letters or len(kept) < 3:
         return text
     return stripped
+
+
+@cache
+def distinctive_letters() -> dict[str, frozenset[str]]:
+    """Letters that one language or a few write (ș → ro, ř → cs, ß → de): letters.json."""
+    text = resources.files("pipeline.resources").joinpath("langid/letters.json").read_text("utf-8")
+    return {k: frozenset(normalise_code(c) for c in v) for k, v in json.loads(text).items() if not k.startswith("_")}
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+
+
+def letter_languages(text: str) -> frozenset[str] | None:
+    """The languages that the text's distinctive letters allow, or None where they say nothing.
+
+    Only words that are not names count (a Romanian name in an English sentence says
+    nothing of the sentence), and only words of two letters or more (a letter quoted alone,
+    "ș/ț", is a mention, not a word). Several distinctive letters allow the languages they
+    share; letters with nothing in common (a loanword beside a word of the text) say nothing.
+    """
+    table = distinctive_letters()
+    if table.keys().isdisjoint(text.lower()):
+        return None
+    allowed: frozenset[str] | None = None
+    for token in _not_names(text, acronym_runs=False):
+        for word in _WORD.findall(token.lower()):
+            for ch in set(word) & table.keys():
+                allowed = table[ch] if allowed is None else allowed & table[ch]
+    return allowed or None
 
 
 def make_backend(name: str, seed: int = 0, ensemble: EnsembleSettings | None = None) -> Backend:

@@ -13,6 +13,7 @@ from conftest import ROOT, SEEDS, load_records, run_cli, validate
 
 from pipeline.config import DetectConfig, parse_config
 from pipeline.errors import ConfigError
+from pipeline.langid import EnsembleBackend, EnsembleSettings, letter_languages
 from pipeline.records import CleanRecord
 from pipeline.stages.detect import DetectStage, declared_code, letters
 
@@ -255,6 +256,61 @@ def test_a_language_lingua_does_not_know_is_left_to_fasttext():
     galician = ("O concello aprobou onte á noite os orzamentos para o vindeiro ano, e a Xunta anunciou "
                 "novas axudas para as familias con fillos pequenos.")
     assert detect(galician, backend="ensemble", fast_accept=1.01)["language"] == "gl"
+
+
+# -- letters few languages write ----------------------------------------------------------------
+
+def test_letters_few_languages_write_name_their_languages_in_words_that_are_not_names():
+    assert letter_languages("Ședința consiliului s-a încheiat.") == {"ro"}
+    assert letter_languages("Convertește ASCII la alternativa EBCDIC.") == {"ro"}  # an acronym is no name run
+    assert letter_languages("Ich weiß es nicht genau") == {"de"}  # (capitalised nouns count as names)
+    assert letter_languages("Přečtěte si návod") == {"cs"}
+    assert "es" in letter_languages("mañana por la tarde")
+
+
+@pytest.mark.parametrize("text", [
+    "The mayor met Ionuț Popescu in the town hall on Monday.",  # a Romanian name in an English sentence
+    "Ștefan Popescu arrived on Monday.",  # a run of names at the start of a sentence
+    "Latin-2 writes Romanian ș/ț with a cedilla.",  # letters quoted alone, not words
+    "The council approved the budget last night.",  # no such letter at all
+])
+def test_names_and_letters_quoted_alone_are_no_evidence(text):
+    assert letter_languages(text) is None
+
+
+def test_a_romanian_sentence_with_letters_only_romanian_writes_is_romanian():
+    assert detect("Convertește fișierele în formatul nou.", backend="ensemble")["language"] == "ro"
+    backend = EnsembleBackend()
+    assert backend.scores("Convertește fișierele")[0][0] == "ro"
+    # The letters weigh as much as one detector's doubt: without them fastText is unsure.
+    without = EnsembleBackend(EnsembleSettings(letters_weight=0)).scores("Convertește fișierele")
+    assert backend.scores("Convertește fișierele")[0][1] > without[0][1]
+
+
+def test_a_loanword_does_not_outweigh_both_detectors():
+    assert EnsembleBackend().scores("Jalapeño peppers are very hot in summer")[0][0] == "en"
+    text = ("The restaurant added a spicy jalapeño sauce to its menu this week, and the owners say "
+            "customers have asked for it since the summer.")
+    assert detect(text, backend="ensemble")["language"] == "en"
+
+
+def test_where_fasttext_is_lost_lingua_chooses_among_its_best_twenty():
+    """A traditional Irish proverb fastText ranks Irish 13th for: with ten candidates lingua
+    never saw Irish and the line was German."""
+    proverb = "Is fearr bheith cinnte ná bheith caillte."
+    backend = EnsembleBackend()
+    assert "ga" not in [lang for lang, _ in backend.first_opinion(proverb)[:10]]
+    assert backend.scores(proverb)[0][0] == "ga"
+    assert backend.first_opinion(proverb)[0][1] < backend.settings.fast_unsure
+    assert parse_config({}).detect.candidates_unsure == 20
+    assert parse_config({"detect": {"candidates_unsure": 10}}).detect.candidates_unsure == 10
+
+
+def test_the_weight_of_the_letters_is_configured():
+    assert parse_config({}).detect.letters_weight == 1.0
+    assert parse_config({"detect": {"letters_weight": 0}}).detect.letters_weight == 0.0
+    with pytest.raises(ConfigError, match="detect.letters_weight"):
+        parse_config({"detect": {"letters_weight": -1}})
 
 
 # -- the seeds: real pages -----------------------------------------------------------------

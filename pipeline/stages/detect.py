@@ -77,7 +77,8 @@ class DetectStage:
     def __init__(self, config: DetectConfig, declared_override: str | None = None):
         self.config = config
         self.backend: Backend = make_backend(config.backend, config.seed, EnsembleSettings(
-            fast_accept=config.fast_accept, fast_accept_min_letters=config.fast_accept_min_letters))
+            fast_accept=config.fast_accept, fast_accept_min_letters=config.fast_accept_min_letters,
+            letters_weight=config.letters_weight, candidates_unsure=config.candidates_unsure))
         self.declared_override = declared_override
 
     def _score_all(self, texts: list[str], n_letters: list[int], declared: str | None) -> list[dict[str, float]]:
