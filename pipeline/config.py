@@ -77,6 +77,9 @@ class DetectConfig:
 class TranslateConfig:
     target: str = "en"
     batch_size: int = 16
+    # backend ctranslate2: a batch is cut into sub-batches of at most this many source tokens,
+    # padding counted (CTranslate2's batch_type "tokens"); 0: never cut
+    batch_tokens: int = 4096
     threads: int = 0
     models: dict[str, ModelSpec] = field(default_factory=dict)
     fallback: ModelSpec | None = None
@@ -231,7 +234,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         raise _fail(path, "detect.letters_weight", "must not be negative")
 
     t = _check_keys(path, "translate", data.get("translate"),
-                    {"target", "batch_size", "threads", "models", "fallback", "cache", "cache_path",
+                    {"target", "batch_size", "batch_tokens", "threads", "models", "fallback", "cache", "cache_path",
                      "paragraph_languages"})
     models_data = _check_keys(path, "translate.models", t.get("models"), set(t.get("models") or {}))
     models = {}
@@ -244,6 +247,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
     translate = TranslateConfig(
         target=_typed(path, "translate.target", t.get("target", "en"), str, ("en",)),
         batch_size=max(1, _typed(path, "translate.batch_size", t.get("batch_size", 16), int)),
+        batch_tokens=_typed(path, "translate.batch_tokens", t.get("batch_tokens", 4096), int),
         threads=_typed(path, "translate.threads", t.get("threads", 0), int),
         models=models,
         fallback=_model_spec(path, "translate.fallback", fallback, base_dir) if fallback else None,

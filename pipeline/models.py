@@ -305,11 +305,16 @@ class CTranslate2Model(Seq2SeqModel):
     """The same model converted with CTranslate2 (int8 by default): same tokenizer, same records."""
 
     threads: int = 0
+    batch_tokens: int = 0  # sub-batches of at most this many padded source tokens; 0: the batch whole
 
     def _generate_ids(self, encoded: list[list[int]], settings: dict[str, Any],
                       target_token: str | None) -> list[list[int]]:
+        # CTranslate2 runs each sub-batch without the per-step overhead that makes large
+        # batches pay in torch, so padding is what costs: a batch that mixes short segments
+        # with a 500-token one is cut by tokens (it sorts by length, results come back in order).
         options: dict[str, Any] = {"beam_size": 1, "max_input_length": 0, "return_end_token": True,
-                                   "use_vmap": bool(self.target_vocabulary)}
+                                   "use_vmap": bool(self.target_vocabulary),
+                                   "max_batch_size": self.batch_tokens, "batch_type": "tokens"}
         for key, value in settings.items():
             if key in _CT2_SETTINGS:
                 options[_CT2_SETTINGS[key]] = value
@@ -384,7 +389,8 @@ def load_seq2seq(spec: ModelSpec, role: str, config: Config, lazy: bool = False)
         except ValueError as exc:
             raise _load_error(spec, role, exc) from None
         loaded = CTranslate2Model(model=None, device=device if device == "cpu" else f"cuda:{index}",
-                                  threads=config.translate.threads, **common)
+                                  threads=config.translate.threads,
+                                  batch_tokens=config.translate.batch_tokens, **common)
         loaded.load_weights = lambda: _load_ctranslate2(spec, role, config, location, device, index)
     else:
         loaded = Seq2SeqModel(model=None, device=resolve_device(config.device), **common)
