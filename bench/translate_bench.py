@@ -116,7 +116,8 @@ def _config(model_dir: Path, backend: str, beams: int, args, target_vocabulary: 
     from pipeline.config import parse_config
 
     return parse_config({"device": args.device, "cache_dir": str(Path(args.workdir) / "hf"), "translate": {
-        "batch_size": args.batch_size, "threads": args.threads, "cache": False, "models": {"it": {
+        "batch_size": args.batch_size, "batch_tokens": args.batch_tokens, "threads": args.threads, "cache": False,
+        "models": {"it": {
             "model": str(model_dir), "backend": backend, "target_vocabulary": target_vocabulary,
             "generation": {"num_beams": beams, "max_new_tokens": args.max_new_tokens}}}}})
 
@@ -226,6 +227,8 @@ def main() -> None:
                         help="where the model and its conversion are built (reused between runs)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-tokens", type=int, default=4096,
+                        help="translate.batch_tokens: CTranslate2's sub-batches, in padded source tokens (0: off)")
     parser.add_argument("--max-segments", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=40)
     parser.add_argument("--device", default="cpu")
