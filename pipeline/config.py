@@ -96,6 +96,7 @@ class SummarizeConfig:
     sentences: int = 3
     key_points: int = 4
     support_threshold: float = 0.6  # share of a generated sentence's words its sources must hold
+    max_chars: int = 200_000  # characters of a document read (cut at a paragraph); the record says so; 0: all
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
     )
 
     s = _check_keys(path, "summarize", data.get("summarize"),
-                    {"method", "model", "batch_size", "sentences", "key_points", "support_threshold"})
+                    {"method", "model", "batch_size", "sentences", "key_points", "support_threshold", "max_chars"})
     summary_model = s.get("model")
     summarize = SummarizeConfig(
         method=_typed(path, "summarize.method", s.get("method", "auto"), str,
@@ -267,6 +268,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         sentences=_typed(path, "summarize.sentences", s.get("sentences", 3), int),
         key_points=_typed(path, "summarize.key_points", s.get("key_points", 4), int),
         support_threshold=_typed(path, "summarize.support_threshold", s.get("support_threshold", 0.6), float),
+        max_chars=_typed(path, "summarize.max_chars", s.get("max_chars", 200_000), int),
     )
     if not 0.0 <= summarize.support_threshold <= 1.0:
         raise _fail(path, "summarize.support_threshold", "must be between 0 and 1")

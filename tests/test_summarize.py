@@ -335,3 +335,25 @@ def test_a_summary_cut_by_the_length_cap_loses_its_unfinished_sentence(small_win
     assert record.summary == "The council approved the budget on Tuesday."
     assert "unfinished last sentence was dropped" in record.report["output_capped"]
     assert record.status == "ok"
+
+
+def test_a_huge_document_is_read_as_far_as_max_chars_and_the_record_says_so():
+    from pipeline.config import Config, SummarizeConfig
+
+    news = ("The city council has closed the Eastbank riverside path for eighteen months to rebuild its "
+            "flood wall.\n\nWork on the flood wall will start in March, the council said on Tuesday.\n\n"
+            "Residents criticised the council for closing the path without consultation.")
+    tail = "\n\n".join(f"Line {i} of a log that someone saved as an article, with no news in it at all."
+                       for i in range(2000))
+    stage = SummarizeStage(SummarizeConfig(method="extractive", max_chars=len(news) + 40), ModelRegistry(Config()))
+    huge, short = stage([TranslateRecord(doc_id="huge", source_language="en", title="Path closed",
+                                         text=news + "\n\n" + tail),
+                         TranslateRecord(doc_id="short", source_language="en", title="Path closed", text=news)])
+    assert huge.status == "ok" and huge.report["text_chars"] == len(news) + 2 + len(tail)
+    assert len(news) <= huge.report["read_chars"] <= len(news) + 40 and "max_chars" in huge.report["note_input"]
+    assert all(s["text"] in news or s["text"].startswith("Line 0 ") for s in huge.sentences)
+    assert "Line 1 " not in huge.summary
+    assert "read_chars" not in short.report
+    data = huge.to_dict()
+    data["timings"] = {"started_at": "2026-01-01T00:00:00+00:00", "seconds": 0.0}
+    validate(data)
