@@ -2,7 +2,8 @@
 
 Documents stream through in batches: each batch goes through every requested stage, so
 model stages see many documents at once while memory stays bounded. CPU stages (clean,
-detect) run in a process pool; model stages run in this process, each model loaded once.
+detect, and summarize when it is extractive only) run in a process pool; model stages run in
+this process, each model loaded once.
 
 A document-stage is skipped when its key (content hash + the configuration sections it
 depends on + code version) is unchanged and its record is on disk. A stage whose
@@ -200,7 +201,11 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+_worker_config: dict[str, Config] = {}
+
+
 def _init_worker(config: Config, options: RunOptions, parent_pid: int) -> None:
+    _worker_config["config"] = config
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -231,6 +236,21 @@ def run_cpu_stage(stage: Callable, name: str, item: Document | Record) -> Record
 def _worker_task(args: tuple[str, Document | Record]) -> Record:
     name, item = args
     return run_cpu_stage(_worker_stages[name], name, item)
+
+
+def summarize_needs_no_model(config: Config) -> bool:
+    """Extractive summaries only (method extractive, or no model named): summarize is then
+    CPU work like clean and detect, and runs in the worker pool."""
+    return config.summarize.method == "extractive" or config.summarize.model is None
+
+
+def _worker_summarize(records: list[Record]) -> list[Record]:
+    stage = _worker_stages.get("summarize")
+    if stage is None:
+        from pipeline.stages.summarize import SummarizeStage
+
+        stage = _worker_stages["summarize"] = SummarizeStage(_worker_config["config"].summarize, None)
+    return run_model_stage(stage, "summarize", records)
 
 
 def run_model_stage(stage: Callable, name: str, inputs: list[Record]) -> list[Record]:
@@ -502,6 +522,13 @@ class Runner:
                 return list(pool.map(_worker_task, [(name, item) for item in inputs], chunksize=chunk))
             stage = self.stage(name)
             return [run_cpu_stage(stage, name, item) for item in inputs]
+        if name == "summarize" and summarize_needs_no_model(self.config):
+            pool = self._pool_for()
+            if pool is not None and len(inputs) > 1:
+                # Chunks of documents, a few per worker: each chunk is one summarize batch.
+                size = max(1, -(-len(inputs) // (self.options.workers * 4)))
+                chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
+                return [record for chunk in pool.map(_worker_summarize, chunks) for record in chunk]
         return run_model_stage(self.stage(name), name, inputs)
 
     def _remove_stale(self, doc_id: str, stage: str) -> None:

@@ -295,14 +295,15 @@ def test_cron_output_is_short_and_json_logs_parse(tmp_path):
     assert len(quiet.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_workers_give_the_same_records(tmp_path, workers):
-    out = tmp_path / f"out{workers}"
-    result = newsum("run", str(SAMPLES), "--out", str(out), "--stages", "clean,detect", "--workers", workers)
-    assert result.returncode == 0, result.stderr
-    strip = {d: {s: {k: v for k, v in r.items() if k != "timings"} for s, r in st.items()}
-             for d, st in load_records(out).items()}
-    reference = tmp_path / "reference.json"
-    if reference.exists():
-        assert json.loads(reference.read_text()) == strip
-    reference.write_text(json.dumps(strip))
+def test_workers_give_the_same_records(tmp_path):
+    """clean, detect and (extractive) summarize run in the worker pool with --workers 2."""
+    config = extractive_config(tmp_path)
+    records = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        result = newsum("run", str(SAMPLES), "--out", str(out), "--config", str(config), "--workers", workers)
+        assert result.returncode in (0, 3), result.stderr  # 3: no translation models here
+        records[workers] = {d: {s: {k: v for k, v in r.items() if k != "timings"} for s, r in st.items()}
+                            for d, st in load_records(out).items()}
+    assert records["1"] == records["2"]
+    assert sum("summary" in stages for stages in records["1"].values()) == len(records["1"]) >= 8
