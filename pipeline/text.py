@@ -38,6 +38,18 @@ def _segmenter(language: str):
     return pysbd.Segmenter(language=language if language in _PYSBD_LANGUAGES else "en", clean=False)
 
 
+def head(text: str, limit: int, separators: tuple[str, ...] = ("\n\n", "\n", " ")) -> str:
+    """At most `limit` characters of the text (0: all), cut at the last of `separators` (tried
+    in order) that falls in the second half of the limit, else at the limit itself."""
+    if not limit or len(text) <= limit:
+        return text
+    for separator in separators:
+        cut = text.rfind(separator, 0, limit)
+        if cut > limit // 2:
+            return text[:cut]
+    return text[:limit]
+
+
 def split_sentences(paragraph: str, language: str = "en") -> list[str]:
     """Sentences of one paragraph, in order; their concatenation (spaces aside) is the paragraph."""
     paragraph = paragraph.strip()

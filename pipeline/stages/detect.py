@@ -27,7 +27,7 @@ from collections import defaultdict
 from pipeline.config import DetectConfig
 from pipeline.langid import UNDETERMINED, Backend, EnsembleSettings, make_backend, normalise_code
 from pipeline.records import CleanRecord, DetectRecord
-from pipeline.text import split_paragraphs
+from pipeline.text import head, split_paragraphs
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 # Addresses and handles carry letters but no language; they are not evidence.
@@ -63,10 +63,7 @@ def declared_code(value: str | None) -> str | None:
 
 def sample(text: str, limit: int) -> str:
     """At most `limit` characters, cut at a space: a few sentences decide as well as a page."""
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    return text[: cut if cut > limit // 2 else limit]
+    return head(text, limit, (" ",))
 
 
 class DetectStage:

@@ -29,7 +29,7 @@ from pipeline.config import SummarizeConfig
 from pipeline.errors import ModelUnavailable
 from pipeline.models import ModelRegistry, Seq2SeqModel
 from pipeline.records import SummaryRecord, TranslateRecord
-from pipeline.text import split_paragraphs, split_sentences, stopwords, words
+from pipeline.text import head, split_paragraphs, split_sentences, stopwords, words
 
 # Weights of the extractive score, chosen on the English and French evaluation sets in
 # bench/data/summarize (see bench/summarize_eval.py); the graph term is what lifts the
@@ -60,19 +60,6 @@ class Sentence:
 def content_terms(text: str, language: str) -> Counter:
     stop = stopwords(language)
     return Counter(w for w in words(text) if w not in stop and len(w) > 1)
-
-
-def head(text: str, limit: int) -> str:
-    """At most `limit` characters of the text (0: all), cut after a paragraph when one ends
-    in the second half of the limit, else after a space: an article is read whole, a 20 MB
-    dump only as far as a summary can use (splitting it into sentences took a minute)."""
-    if not limit or len(text) <= limit:
-        return text
-    for separator in ("\n\n", "\n", " "):
-        cut = text.rfind(separator, 0, limit)
-        if cut > limit // 2:
-            return text[:cut].rstrip()
-    return text[:limit]
 
 
 def source_sentences(text: str, language: str) -> list[Sentence]:
@@ -322,6 +309,8 @@ class SummarizeStage:
             out = SummaryRecord(doc_id=record.doc_id, language=language, title=record.title,
                                 length={"sentences": self.config.sentences, "key_points": self.config.key_points})
             outputs.append(out)
+            # An article is read whole; a 20 MB dump only as far as a summary can use (splitting
+            # all of it into sentences took over a minute), cut after a paragraph.
             text = head(record.text, self.config.max_chars)
             if len(text) < len(record.text):
                 cut.append((out, len(text), len(record.text)))
