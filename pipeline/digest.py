@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
-from pipeline.records import RECORD_FILES, STAGES
+from pipeline.records import RECORD_FILES, STAGES, write_text_atomic
 
 STATE_DB = Path(".newsum") / "state.sqlite"
 
@@ -417,12 +417,6 @@ def render_html(articles: list[Article], f: Figures, generated_at: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_digest(out_dir: str | os.PathLike, now: datetime | None = None) -> tuple[Path, Path]:
     """Write OUT/digest.md and OUT/digest.html from the records in OUT; returns their paths."""
     root = Path(out_dir)
@@ -434,6 +428,6 @@ def write_digest(out_dir: str | os.PathLike, now: datetime | None = None) -> tup
     f = figures(articles, last_run(root))
     generated_at = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     md_path, html_path = root / "digest.md", root / "digest.html"
-    _write_text_atomic(md_path, render_markdown(articles, f, generated_at))
-    _write_text_atomic(html_path, render_html(articles, f, generated_at))
+    write_text_atomic(md_path, render_markdown(articles, f, generated_at))
+    write_text_atomic(html_path, render_html(articles, f, generated_at))
     return md_path, html_path

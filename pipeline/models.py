@@ -487,9 +487,9 @@ def write_vocabulary_map(folder: Path, location: str) -> int | None:
     if tokens is None:
         path.unlink(missing_ok=True)
         return None
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text("\t" + " ".join(tokens) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    from pipeline.records import write_text_atomic
+
+    write_text_atomic(path, "\t" + " ".join(tokens) + "\n")
     return len(tokens)
 
 
@@ -522,10 +522,10 @@ def convert_to_ctranslate2(spec: ModelSpec, config: Config, location: str, force
         except (OSError, ValueError):
             details = {}
         if "target_vocabulary" not in details:
+            from pipeline.records import write_json_atomic
+
             details["target_vocabulary"] = write_vocabulary_map(folder, location)
-            temporary = marker.with_name(marker.name + ".partial")
-            temporary.write_text(json.dumps(details, indent=2) + "\n", encoding="utf-8")
-            os.replace(temporary, marker)
+            write_json_atomic(marker, details)
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(folder.name + ".partial")
