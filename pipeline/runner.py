@@ -201,16 +201,16 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-_worker_config: dict[str, Config] = {}
-
-
 def _init_worker(config: Config, options: RunOptions, parent_pid: int) -> None:
-    _worker_config["config"] = config
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for name in CPU_STAGES:
         _worker_stages[name] = _build_cpu_stage(name, config, options)
+    if summarize_needs_no_model(config):
+        from pipeline.stages.summarize import SummarizeStage
+
+        _worker_stages["summarize"] = SummarizeStage(config.summarize, None)
 
 
 def run_cpu_stage(stage: Callable, name: str, item: Document | Record) -> Record:
@@ -245,12 +245,7 @@ def summarize_needs_no_model(config: Config) -> bool:
 
 
 def _worker_summarize(records: list[Record]) -> list[Record]:
-    stage = _worker_stages.get("summarize")
-    if stage is None:
-        from pipeline.stages.summarize import SummarizeStage
-
-        stage = _worker_stages["summarize"] = SummarizeStage(_worker_config["config"].summarize, None)
-    return run_model_stage(stage, "summarize", records)
+    return run_model_stage(_worker_stages["summarize"], "summarize", records)
 
 
 def run_model_stage(stage: Callable, name: str, inputs: list[Record]) -> list[Record]:
