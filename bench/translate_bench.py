@@ -203,9 +203,8 @@ def child(mode: str, beams: int, args) -> dict:
 
 
 def prepare(args) -> None:
-    from pipeline.modelstore import pull_model
-
     from pipeline.models import vocabulary_map_size
+    from pipeline.modelstore import pull_model
 
     workdir = Path(args.workdir)
     built = target_side_size(workdir)

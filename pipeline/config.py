@@ -175,8 +175,8 @@ def _model_spec(path, key: str, data: Any, base_dir: Path | None) -> ModelSpec:
         max_input = _typed(path, f"{key}.max_input_tokens", max_input, int)
     quantization = _typed(path, f"{key}.quantization", data.get("quantization", "int8"), str,
                           CT2_QUANTIZATIONS)
-    target_vocabulary = _typed(path, f"{key}.target_vocabulary", data.get("target_vocabulary", "auto"), str,
-                               ("auto", "full"))
+    target_vocabulary = _typed(path, f"{key}.target_vocabulary",
+                               data.get("target_vocabulary", ModelSpec.target_vocabulary), str, ("auto", "full"))
     return ModelSpec(model=model, revision=revision, backend=backend, generation=generation,
                      max_input_tokens=max_input, quantization=quantization, target_vocabulary=target_vocabulary)
 
@@ -248,7 +248,8 @@ def parse_config(data: Any, path: str | None = None) -> Config:
     translate = TranslateConfig(
         target=_typed(path, "translate.target", t.get("target", "en"), str, ("en",)),
         batch_size=max(1, _typed(path, "translate.batch_size", t.get("batch_size", 16), int)),
-        batch_tokens=_typed(path, "translate.batch_tokens", t.get("batch_tokens", 4096), int),
+        batch_tokens=_typed(path, "translate.batch_tokens",
+                            t.get("batch_tokens", TranslateConfig.batch_tokens), int),
         threads=_typed(path, "translate.threads", t.get("threads", 0), int),
         models=models,
         fallback=_model_spec(path, "translate.fallback", fallback, base_dir) if fallback else None,
@@ -268,7 +269,7 @@ def parse_config(data: Any, path: str | None = None) -> Config:
         sentences=_typed(path, "summarize.sentences", s.get("sentences", 3), int),
         key_points=_typed(path, "summarize.key_points", s.get("key_points", 4), int),
         support_threshold=_typed(path, "summarize.support_threshold", s.get("support_threshold", 0.6), float),
-        max_chars=_typed(path, "summarize.max_chars", s.get("max_chars", 200_000), int),
+        max_chars=_typed(path, "summarize.max_chars", s.get("max_chars", SummarizeConfig.max_chars), int),
     )
     if not 0.0 <= summarize.support_threshold <= 1.0:
         raise _fail(path, "summarize.support_threshold", "must be between 0 and 1")

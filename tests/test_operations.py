@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from conftest import ROOT, load_records, run_cli, validate, write_config
 
 SAMPLES = ROOT / "samples"
