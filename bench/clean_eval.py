@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.inputs import Document, read_document  # noqa: E402
-from pipeline.stages.clean import CleanStage  # noqa: E402
+from pipeline.stages.clean.stage import CleanStage  # noqa: E402
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _C4_TERMINAL = re.compile(r"[.!?\"”»]\s*$")
@@ -56,7 +56,7 @@ def prf(kept: str, gold: str) -> tuple[float, float, float]:
 
 def keep_all(path: Path, source) -> str:
     if source.format == "html":
-        from pipeline.clean.html import visible_text_blocks
+        from pipeline.stages.clean.html import visible_text_blocks
 
         return "\n".join(visible_text_blocks(source.text))
     return source.text

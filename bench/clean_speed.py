@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.inputs import SourceText  # noqa: E402
-from pipeline.stages.clean import CleanStage  # noqa: E402
+from pipeline.stages.clean.stage import CleanStage  # noqa: E402
 
 TARGET_BYTES = 5 * 1024
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.config import DetectConfig  # noqa: E402
 from pipeline.records import CleanRecord  # noqa: E402
-from pipeline.stages.detect import DetectStage  # noqa: E402
+from pipeline.stages.detect.stage import DetectStage  # noqa: E402
 
 FOCUS = ("it", "en", "fr")
 LONG_KINDS = ("sentence", "paragraph")

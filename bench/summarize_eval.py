@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stages.summarize import extract, source_sentences  # noqa: E402
+from pipeline.stages.summarize.stage import extract, source_sentences  # noqa: E402
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 

@@ -152,8 +152,8 @@ def _peak_rss_mb() -> float:
 
 def child(mode: str, beams: int, args) -> dict:
     """One runner in this process; returns its figures."""
-    from pipeline.models import ModelRegistry
-    from pipeline.stages.translate import TranslateStage
+    from pipeline.models.loading import ModelRegistry
+    from pipeline.stages.translate.stage import TranslateStage
 
     model_dir = Path(args.workdir) / "model"
     backend = "ctranslate2" if mode.startswith("stage-ctranslate2") else "transformers"
@@ -163,7 +163,7 @@ def child(mode: str, beams: int, args) -> dict:
     spec = config.translate.models["it"]
     model = registry.get(spec, "translate.models.it")  # weights loaded before the clock starts
     # The segments the stage makes (segmenting is cheap, the model is not): the same for every runner.
-    from pipeline.stages.translate import pack_segments
+    from pipeline.stages.translate.stage import pack_segments
 
     segments = [p[a:b] for r in records for p in [r.text] for (a, b), _s, _t in pack_segments(p, "it", model)]
     source_tokens = sum(model.count_tokens(s, "it") for s in segments)
@@ -203,8 +203,8 @@ def child(mode: str, beams: int, args) -> dict:
 
 
 def prepare(args) -> None:
-    from pipeline.models import vocabulary_map_size
-    from pipeline.modelstore import pull_model
+    from pipeline.models.loading import vocabulary_map_size
+    from pipeline.models.store import pull_model
 
     workdir = Path(args.workdir)
     built = target_side_size(workdir)

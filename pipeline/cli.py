@@ -197,7 +197,7 @@ def _make_engine(common: dict, config, options):
         if common.get("ray_address"):
             raise UsageError("--ray-address is for --engine ray")
         return None
-    from pipeline.ray_engine import RayEngine
+    from pipeline.engines.ray import RayEngine
 
     debug = click.get_current_context().find_root().params.get("debug", False)
     return RayEngine(config, options, address=common.get("ray_address"), debug=debug)
@@ -371,7 +371,7 @@ def models_list(config_path):
     commit, and for backend ctranslate2 whether it has been converted.
     Never touches the network.
     """
-    from pipeline.modelstore import model_states
+    from pipeline.models.store import model_states
 
     config = _load_config(config_path)
     for state in model_states(config):
@@ -406,7 +406,7 @@ def models_pull(config_path, reconvert):
     models.yaml. Exit code 3 when some model could not be pulled.
     """
     from pipeline.errors import EXIT_DEGRADED
-    from pipeline.modelstore import pull_models
+    from pipeline.models.store import pull_models
 
     config = _load_config(config_path)
 
@@ -435,7 +435,7 @@ def models_check(config_path, device):
     or what is missing and how to get it. Exit code 3 when some model fails.
     """
     from pipeline.errors import EXIT_DEGRADED
-    from pipeline.modelstore import check_model, configured_models
+    from pipeline.models.store import check_model, configured_models
 
     config = _with_device(_load_config(config_path), device)
     failures = 0

@@ -60,7 +60,7 @@ DETECT_BACKENDS = ("langdetect", "fasttext", "lingua", "ensemble")
 
 @dataclass(frozen=True)
 class DetectConfig:
-    backend: str = "ensemble"  # see pipeline/langid.py; langdetect is always available
+    backend: str = "ensemble"  # see pipeline/stages/detect/langid.py; langdetect is always available
     seed: int = 0  # langdetect is random; the seed makes it answer the same in every process
     min_chars: int = 20  # paragraphs with fewer letters are short: they lean to the document's language
     sample_chars: int = 20000  # characters examined per document; later paragraphs inherit

@@ -39,7 +39,7 @@ from pipeline.errors import (
     OutputError,
 )
 from pipeline.inputs import Discovery, Document, read_document
-from pipeline.models import ModelRegistry
+from pipeline.models.loading import ModelRegistry
 from pipeline.records import (
     DEGRADED,
     FAILED,
@@ -165,10 +165,10 @@ _worker_stages: dict[str, Callable] = {}
 
 def _build_cpu_stage(name: str, config: Config, options: RunOptions) -> Callable:
     if name == "clean":
-        from pipeline.stages.clean import CleanStage
+        from pipeline.stages.clean.stage import CleanStage
 
         return CleanStage(explain=options.explain)
-    from pipeline.stages.detect import DetectStage
+    from pipeline.stages.detect.stage import DetectStage
 
     return DetectStage(config.detect, options.declared_language)
 
@@ -180,10 +180,10 @@ def build_stage(name: str, config: Config, options: RunOptions, registry: ModelR
     if name in CPU_STAGES:
         return _build_cpu_stage(name, config, options)
     if name == "translate":
-        from pipeline.stages.translate import TranslateStage
+        from pipeline.stages.translate.stage import TranslateStage
 
         return TranslateStage(config.translate, registry, out_dir=out_dir)
-    from pipeline.stages.summarize import SummarizeStage
+    from pipeline.stages.summarize.stage import SummarizeStage
 
     return SummarizeStage(config.summarize, registry)
 
@@ -208,7 +208,7 @@ def _init_worker(config: Config, options: RunOptions, parent_pid: int) -> None:
     for name in CPU_STAGES:
         _worker_stages[name] = _build_cpu_stage(name, config, options)
     if summarize_needs_no_model(config):
-        from pipeline.stages.summarize import SummarizeStage
+        from pipeline.stages.summarize.stage import SummarizeStage
 
         _worker_stages["summarize"] = SummarizeStage(config.summarize, None)
 
@@ -275,7 +275,7 @@ class Engine:
     """Where the stages compute: the runner plans, skips and writes; an engine only computes.
 
     `Runner` computes in this process (and its process pool) when it has no engine; another
-    engine (pipeline.ray_engine) computes elsewhere and hands back the same records.
+    engine (pipeline.engines.ray) computes elsewhere and hands back the same records.
     """
 
     def window(self, options: RunOptions) -> int:

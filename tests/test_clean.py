@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLES, SEEDS, load_records, run_cli, validate
 
-from pipeline.clean.classify import classify
-from pipeline.clean.cues import REASONS, cue_patterns
+from pipeline.stages.clean.classify import classify
+from pipeline.stages.clean.cues import REASONS, cue_patterns
 from pipeline.inputs import Document, read_document
-from pipeline.stages.clean import CleanStage
+from pipeline.stages.clean.stage import CleanStage
 from pipeline.text import stopwords
 
 
@@ -437,7 +437,7 @@ def test_evaluation_corpus_token_f1_stays_high():
 
 def test_a_short_brief_with_no_furniture_is_kept_not_failed():
     from pipeline.inputs import SourceText
-    from pipeline.stages.clean import CleanStage
+    from pipeline.stages.clean.stage import CleanStage
 
     text = ("Le maire et le conseil\n\nLe maire de la ville parle ce matin avec les habitants.\n\n"
             "Le conseil municipal vote aujourd'hui le budget de la ville.\n")

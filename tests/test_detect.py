@@ -13,9 +13,9 @@ from conftest import ROOT, SEEDS, load_records, run_cli, validate
 
 from pipeline.config import DetectConfig, parse_config
 from pipeline.errors import ConfigError
-from pipeline.langid import EnsembleBackend, EnsembleSettings, letter_languages
+from pipeline.stages.detect.langid import EnsembleBackend, EnsembleSettings, letter_languages
 from pipeline.records import CleanRecord
-from pipeline.stages.detect import DetectStage, declared_code, letters
+from pipeline.stages.detect.stage import DetectStage, declared_code, letters
 
 ITALIAN = [
     "Il consiglio comunale ha approvato ieri sera il bilancio con quindici voti favorevoli e tre contrari.",

@@ -34,7 +34,7 @@ def test_ray_address_needs_the_ray_engine(tmp_path):
 
 
 def test_model_actors_ask_for_a_gpu_when_the_configuration_or_the_cluster_says_so():
-    from pipeline.ray_engine import wants_gpu
+    from pipeline.engines.ray import wants_gpu
 
     assert wants_gpu("cuda", 0) and wants_gpu("cuda:1", 4)
     assert wants_gpu("auto", 2)

@@ -10,9 +10,9 @@ import pytest
 from conftest import ROOT, SEEDS, load_records, run_cli, sample_files, validate, write_config
 
 from pipeline.config import load_config
-from pipeline.models import ModelRegistry
+from pipeline.models.loading import ModelRegistry
 from pipeline.records import TranslateRecord
-from pipeline.stages.summarize import SummarizeStage, main_clause, source_sentences, support, trace
+from pipeline.stages.summarize.stage import SummarizeStage, main_clause, source_sentences, support, trace
 from pipeline.text import split_paragraphs, split_sentences
 
 
@@ -150,7 +150,7 @@ def test_extractive_prefers_the_news_over_an_anecdotal_opening():
             "Work on the flood wall will start in March, and a temporary path will open on the other bank.\n\n"
             "Residents criticised the council for closing the path without consultation.")
     sentences = source_sentences(text, "en")
-    from pipeline.stages.summarize import extract
+    from pipeline.stages.summarize.stage import extract
 
     chosen = extract(sentences, "Council closes Eastbank riverside path to rebuild flood wall", "en", 3)
     assert 3 in chosen

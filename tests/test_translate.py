@@ -16,9 +16,9 @@ from conftest import ROOT, SEEDS, load_records, run_cli, sample_files, validate
 
 from pipeline.config import parse_config
 from pipeline.errors import ConfigError
-from pipeline.models import ModelRegistry, load_seq2seq
+from pipeline.models.loading import ModelRegistry, load_seq2seq
 from pipeline.records import DetectRecord
-from pipeline.stages.translate import TITLE, TranslateStage, pack_segments
+from pipeline.stages.translate.stage import TITLE, TranslateStage, pack_segments
 from pipeline.text import split_paragraphs
 
 IT_TEXT = ("Il consiglio comunale ha approvato il bilancio dopo una lunga discussione. "

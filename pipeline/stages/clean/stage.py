@@ -4,15 +4,15 @@ Plain-text dumps are classified block by block (one block a line; a page with no
 breaks is split into sentences); HTML goes through trafilatura first and its output
 through the same classifier. Every removed block is recorded with a reason; with
 `explain`, the report holds every block's decision and the signals behind it.
-The machinery lives in pipeline/clean/.
+The machinery lives beside it, in pipeline/stages/clean/.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from pipeline.clean.blocks import page_blocks
-from pipeline.clean.classify import Decision, classify
+from pipeline.stages.clean.blocks import page_blocks
+from pipeline.stages.clean.classify import Decision, classify
 from pipeline.inputs import SourceText
 from pipeline.records import CleanRecord
 from pipeline.text import join_paragraphs
@@ -44,7 +44,7 @@ class CleanStage:
             "encoding": source.encoding, "bytes": source.size})
         extractor = None
         if source.format == "html":
-            from pipeline.clean.html import extract
+            from pipeline.stages.clean.html import extract
 
             page = extract(source.text)
             extractor = page.extractor

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pipeline.clean.cues import embedded_cues
+from pipeline.stages.clean.cues import embedded_cues
 
 LONG_LINE_CHARS = 2500  # longer than any paragraph: the page lost its line breaks
 SHORT_PAGE_LINE_CHARS = 600

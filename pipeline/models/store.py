@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.config import Config, ModelSpec
 from pipeline.errors import ModelUnavailable
-from pipeline.models import (
+from pipeline.models.loading import (
     cached_snapshot,
     convert_to_ctranslate2,
     ct2_folder,
@@ -231,7 +231,7 @@ class CheckResult:
 
 def check_model(role: str, spec: ModelSpec, config: Config) -> CheckResult:
     """Load one model and run it on one sentence (a translation, or a summary of an English one)."""
-    from pipeline.models import LanguageNotSupported, load_seq2seq
+    from pipeline.models.loading import LanguageNotSupported, load_seq2seq
 
     started = time.perf_counter()
     try:
@@ -246,7 +246,7 @@ def check_model(role: str, spec: ModelSpec, config: Config) -> CheckResult:
                 return CheckResult(role, spec, False, "the fallback model supports none of the check languages")
         else:
             language = None
-        from pipeline.stages.translate import pack_segments
+        from pipeline.stages.translate.stage import pack_segments
 
         source = sentences.get(language or "en") or sentences["en"]
         # The sentence goes in as a run would send it: in segments that fit the model's input.

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from html import unescape
 
-from pipeline.clean.blocks import normalise_space
+from pipeline.stages.clean.blocks import normalise_space
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})\b", re.IGNORECASE)
 _META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)

@@ -53,7 +53,7 @@ def import_ray(debug: bool = False) -> Any:
     if not debug:
         # Read by Ray Data when it is imported (and by its workers): its console logs a line
         # per execution at INFO; the runner reports per stage itself.
-        os.environ.setdefault("RAY_DATA_LOGGING_CONFIG", str(Path(__file__).parent / "resources" / "ray_data_logging.yaml"))
+        os.environ.setdefault("RAY_DATA_LOGGING_CONFIG", str(Path(__file__).resolve().parent.parent / "resources" / "ray_data_logging.yaml"))
     try:
         import ray
         import ray.data  # noqa: F401  (the extra installs ray[data]; plain ray lacks it)
@@ -90,7 +90,7 @@ class ModelStageActor:
     """An actor of the pool for translate or summarize: builds its stage once; models load once, on first use."""
 
     def __init__(self, name: str, config: Config, options: RunOptions):
-        from pipeline.models import ModelRegistry
+        from pipeline.models.loading import ModelRegistry
 
         self.name = name
         self.registry = ModelRegistry(config)

@@ -27,7 +27,7 @@ from importlib import resources
 
 from pipeline.config import SummarizeConfig
 from pipeline.errors import ModelUnavailable
-from pipeline.models import ModelRegistry, Seq2SeqModel
+from pipeline.models.loading import ModelRegistry, Seq2SeqModel
 from pipeline.records import SummaryRecord, TranslateRecord
 from pipeline.text import head, split_paragraphs, split_sentences, stopwords, words
 

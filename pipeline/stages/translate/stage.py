@@ -27,10 +27,10 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pipeline.cache import TranslationCache, cache_key
+from pipeline.stages.translate.cache import TranslationCache, cache_key
 from pipeline.config import ModelSpec, TranslateConfig
 from pipeline.errors import ModelUnavailable
-from pipeline.models import ModelRegistry, Seq2SeqModel
+from pipeline.models.loading import ModelRegistry, Seq2SeqModel
 from pipeline.records import DetectRecord, TranslateRecord
 from pipeline.text import join_paragraphs, split_paragraphs, split_sentences
 

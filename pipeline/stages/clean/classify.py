@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipeline.clean import signals as sig
-from pipeline.clean.cues import cue_reason, date_share, looks_like_date, section_words
+from pipeline.stages.clean import signals as sig
+from pipeline.stages.clean.cues import cue_reason, date_share, looks_like_date, section_words
 
 # jusText's thresholds (Pomikálek 2011), which suit its stoplists, kept in pipeline/resources/stopwords.
 LENGTH_LOW = 70

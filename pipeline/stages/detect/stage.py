@@ -25,7 +25,7 @@ import re
 from collections import defaultdict
 
 from pipeline.config import DetectConfig
-from pipeline.langid import UNDETERMINED, Backend, EnsembleSettings, make_backend, normalise_code
+from pipeline.stages.detect.langid import UNDETERMINED, Backend, EnsembleSettings, make_backend, normalise_code
 from pipeline.records import CleanRecord, DetectRecord
 from pipeline.text import head, split_paragraphs
 

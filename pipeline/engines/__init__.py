@@ -1,0 +1,1 @@
+"""Where stages compute: one base, a local process pool, a Ray cluster."""
