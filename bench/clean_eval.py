@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.config import Config  # noqa: E402
 from pipeline.inputs import Document, read_document  # noqa: E402
+from pipeline.stages.base import StageContext  # noqa: E402
 from pipeline.stages.clean.stage import CleanStage  # noqa: E402
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -77,11 +79,11 @@ def trafilatura_alone(path: Path, source) -> str | None:
     return trafilatura.extract(source.text, include_comments=False, include_tables=False) or ""
 
 
-_stage = CleanStage()
+_stage = CleanStage(StageContext(Config()))
 
 
 def newsum(path: Path, source) -> str:
-    record = _stage(path.stem, str(path), source)
+    record = _stage.clean(path.stem, str(path), source)
     return record.text
 
 
@@ -102,7 +104,7 @@ def pages(folders: list[Path]) -> list[tuple[Path, dict]]:
 
 def show(page: Path, gold: dict) -> None:
     source = read_document(Document(page.stem, page, "html" if page.suffix in (".html", ".htm") else "text"))
-    record = CleanStage(explain=True)(page.stem, str(page), source)
+    record = CleanStage(StageContext(Config(), explain=True)).clean(page.stem, str(page), source)
     gold_blocks = {" ".join(p.split()) for p in gold["paragraphs"]}
     print(f"title: {record.title!r}\n gold: {gold['title']!r}")
     for block in record.report.get("explain", []):

@@ -20,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.config import Config  # noqa: E402
 from pipeline.inputs import SourceText  # noqa: E402
+from pipeline.stages.base import StageContext  # noqa: E402
 from pipeline.stages.clean.stage import CleanStage  # noqa: E402
 
 TARGET_BYTES = 5 * 1024
@@ -60,14 +62,14 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=20, help="size of the big dump in MB")
     args = parser.parse_args()
 
-    stage = CleanStage()
+    stage = CleanStage(StageContext(Config()))
     pages = [source(p) for p in five_kb_pages()]
     mean_kb = sum(p.size for p in pages) / len(pages) / 1024
     for page in pages:  # warm up: cue patterns compiled, stoplists loaded
-        stage("warm", "warm", page)
+        stage.clean("warm", "warm", page)
     started_cpu, started = time.process_time(), time.perf_counter()
     for i in range(args.docs):
-        stage("doc", "doc", pages[i % len(pages)])
+        stage.clean("doc", "doc", pages[i % len(pages)])
     cpu = time.process_time() - started_cpu
     wall = time.perf_counter() - started
     print(f"{args.docs} dumps of {mean_kb:.1f} KB on average ({len(pages)} distinct pages), one process:")
@@ -79,7 +81,7 @@ def main() -> None:
     big = "\n".join([text] * repeats)
     big_source = source(big)
     started, started_cpu = time.perf_counter(), time.process_time()
-    record = stage("big", "big", big_source)
+    record = stage.clean("big", "big", big_source)
     seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     print(f"one {big_source.size / 2**20:.1f} MB dump with line breaks: {seconds:.2f} s (CPU {cpu:.2f} s), "
           f"{record.report['blocks']} blocks, status {record.status}, "
@@ -88,7 +90,7 @@ def main() -> None:
     one_line = source(" ".join(big.split("\n")))
     del big, big_source, record
     started, started_cpu = time.perf_counter(), time.process_time()
-    record = stage("line", "line", one_line)
+    record = stage.clean("line", "line", one_line)
     seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     print(f"the same dump as a single line: {seconds:.2f} s (CPU {cpu:.2f} s), {record.report['blocks']} blocks, "
           f"status {record.status}, peak RSS {peak_rss_mb():.0f} MB")

@@ -28,8 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import DetectConfig  # noqa: E402
+from pipeline.config import Config, DetectConfig  # noqa: E402
 from pipeline.records import CleanRecord  # noqa: E402
+from pipeline.stages.base import StageContext  # noqa: E402
 from pipeline.stages.detect.stage import DetectStage  # noqa: E402
 
 FOCUS = ("it", "en", "fr")
@@ -83,11 +84,11 @@ def is_long(kind: str) -> bool:
 
 
 def evaluate(config: DetectConfig, items, pages, repeat: int = 1) -> dict:
-    stage = DetectStage(config)
+    stage = DetectStage(StageContext(replace(Config(), detect=config)))
     # Models load lazily (lingua one language at a time); a long run pays that once, so the
     # clock starts after every script has been seen.
     for text in WARM_UP:
-        stage(CleanRecord(doc_id="warm-up", text=text))
+        stage.detect(CleanRecord(doc_id="warm-up", text=text))
         if hasattr(stage.backend, "lingua"):
             stage.backend.lingua.scores(text)
     # The machine may be shared: the best of `repeat` passes is the figure least disturbed.
@@ -99,10 +100,10 @@ def evaluate(config: DetectConfig, items, pages, repeat: int = 1) -> dict:
         page_records = []
         cpu_start, wall_start = time.process_time(), time.perf_counter()
         for i, (_, _, text) in enumerate(items):
-            predictions.append(stage(CleanRecord(doc_id=f"item-{i}", text=text)).language)
+            predictions.append(stage.detect(CleanRecord(doc_id=f"item-{i}", text=text)).language)
         for page in pages:
             text = "\n\n".join(t.strip() for _, t in page["lines"])
-            page_records.append(stage(CleanRecord(doc_id=page["name"], text=text,
+            page_records.append(stage.detect(CleanRecord(doc_id=page["name"], text=text,
                                                   declared_language=page["declared"])))
         cpu = min(cpu, time.process_time() - cpu_start)
         wall = min(wall, time.perf_counter() - wall_start)

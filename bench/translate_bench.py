@@ -152,7 +152,8 @@ def _peak_rss_mb() -> float:
 
 def child(mode: str, beams: int, args) -> dict:
     """One runner in this process; returns its figures."""
-    from pipeline.models.loading import ModelRegistry
+    from pipeline.models.registry import ModelRegistry
+    from pipeline.stages.base import StageContext
     from pipeline.stages.translate.stage import TranslateStage
 
     model_dir = Path(args.workdir) / "model"
@@ -186,7 +187,7 @@ def child(mode: str, beams: int, args) -> dict:
                 generated += int((output != tokenizer.pad_token_id).sum())
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     else:
-        stage = TranslateStage(config.translate, registry)
+        stage = TranslateStage(StageContext(config), registry)
         model.generate(warmup, source_language="it")
         started, cpu_started = time.perf_counter(), time.process_time()
         outputs = stage(records)

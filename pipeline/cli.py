@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
+from pipeline import stages as registry
 from pipeline.errors import NewsumError, OutputError, UsageError
-from pipeline.records import RECORD_FILES, STAGES
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -50,19 +50,6 @@ def _load_config(path: str | None):
     from pipeline.config import load_config
 
     return load_config(path)
-
-
-def _parse_stages(value: str) -> list[str]:
-    names = [s.strip() for s in value.split(",") if s.strip()]
-    aliases = {"summary": "summarize"}
-    names = [aliases.get(n, n) for n in names]
-    unknown = [n for n in names if n not in STAGES]
-    if unknown or not names:
-        raise UsageError(f"--stages: unknown stage {', '.join(unknown) or '(none)'}; "
-                         f"choose from {','.join(STAGES)}")
-    if names != [s for s in STAGES if s in names] or len(set(names)) != len(names):
-        raise UsageError(f"--stages: stages run in the order {','.join(STAGES)}; got {value}")
-    return names
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -111,34 +98,50 @@ def _with_device(config, device: str | None):
     return dataclasses.replace(config, device=parse_device(device, "--device"))
 
 
-def _run_options(func):
-    options = [
-        click.option("--declared-lang", help="The language the pages claim (ISO 639-1); recorded, not trusted."),
-        click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1),
-                     help="Documents handled together (model stages batch across them)."),
-        click.option("--workers", "-j", type=click.IntRange(1), default=None,
-                     help="Processes for the CPU stages (clean, detect).  [default: number of cores]"),
-        click.option("--wait", "wait_seconds", type=click.FloatRange(0), default=0, show_default=True,
-                     help="If another run holds OUT, wait up to SECONDS for it instead of exiting with 4."),
-        click.option("--quiet", "-q", is_flag=True, help="Only errors and the summary line."),
-        click.option("--log-file", type=click.Path(dir_okay=False), help="Also write every event to this file."),
-        click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                     help="Format of log lines (json: one object per line)."),
-        click.option("--device", help="Where models run: auto (cuda when present, else cpu), cpu, cuda or cuda:N; "
-                                      "default: models.yaml's device."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_RUN_OPTIONS = {
+    # Options every run command has.
+    "batch_size": click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1),
+                               help="Documents handled together (model stages batch across them)."),
+    "wait": click.option("--wait", "wait_seconds", type=click.FloatRange(0), default=0, show_default=True,
+                         help="If another run holds OUT, wait up to SECONDS for it instead of exiting with 4."),
+    "quiet": click.option("--quiet", "-q", is_flag=True, help="Only errors and the summary line."),
+    "log_file": click.option("--log-file", type=click.Path(dir_okay=False), help="Also write every event to this file."),
+    "log_format": click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                               help="Format of log lines (json: one object per line)."),
+    # Options a stage declares it reads (Stage.options): a command offers those of its stages.
+    "declared_lang": click.option("--declared-lang",
+                                  help="The language the pages claim (ISO 639-1); recorded, not trusted."),
+    "workers": click.option("--workers", "-j", type=click.IntRange(1), default=None,
+                            help="Processes for the CPU stages.  [default: number of cores]"),
+    "device": click.option("--device", help="Where models run: auto (cuda when present, else cpu), cpu, cuda or "
+                                            "cuda:N; default: models.yaml's device."),
+    "explain": click.option("--explain", is_flag=True,
+                            help="Record in clean.json, per block, the decision and the signals behind it."),
+}
+_COMMON = ("batch_size", "wait", "quiet", "log_file", "log_format")
 
 
-def _execute(out: str, stages: list[str], config_path: str | None, common: dict, work, total=None) -> None:
+def _run_options(stage_names: list[str]):
+    """The options of a command that runs these stages: the common ones and those its stages read."""
+    used = {option for name in stage_names for option in registry.get(name).options}
+    chosen = [name for name in _RUN_OPTIONS if name in _COMMON or name in used]
+
+    def decorate(func):
+        for name in reversed(chosen):
+            func = _RUN_OPTIONS[name](func)
+        return func
+
+    return decorate
+
+
+def _execute(out: str, stages: list, config_path: str | None, common: dict, work, total=None) -> None:
     """Lock OUT, run, report, exit with the documented code. SIGINT/SIGTERM finish the batch in hand."""
     import signal
 
-    from pipeline.lock import RunLock
     from pipeline.report import Reporter, event, setup_logging
     from pipeline.runner import Runner, RunOptions
+    from pipeline.stages.base import StageContext
+    from pipeline.workspace import Workspace
 
     setup_logging(quiet=common["quiet"], debug=click.get_current_context().find_root().params.get("debug", False),
                   log_file=common["log_file"], log_format=common["log_format"])
@@ -147,30 +150,30 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
         Path(out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder: {exc.strerror or exc}") from None
-    options = RunOptions(declared_language=common["declared_lang"], batch_size=common["batch_size"],
-                         workers=common["workers"] or os.cpu_count() or 1, force=common.get("force", False),
-                         retry_failed=common.get("retry_failed", False), prune=common.get("prune", False),
-                         explain=common.get("explain", False))
-    lock = RunLock(out)
+    workspace = Workspace(out)
+    context = StageContext(config, declared_language=common.get("declared_lang"), explain=common.get("explain", False),
+                           workspace=workspace)
+    options = RunOptions(batch_size=common["batch_size"], force=common.get("force", False),
+                         retry_failed=common.get("retry_failed", False), prune=common.get("prune", False))
+    workers = common.get("workers") or os.cpu_count() or 1
+    lock = workspace.lock()
     try:
         lock.acquire(common["wait_seconds"])
     except OSError as exc:
         raise OutputError(f"{out}: cannot write the lock file: {exc.strerror or exc}") from None
     if lock.previous_holder:
         event(logging.INFO, f"took over the lock of an earlier run that is gone (pid {lock.previous_holder.get('pid')})")
-    from pipeline.records import remove_stale_temporaries
-
-    stale = remove_stale_temporaries(out)  # under the lock: no write of ours is in progress
+    stale = workspace.remove_stale_temporaries(registry.record_types())  # under the lock: no write of ours is in progress
     if stale:
         event(logging.INFO, f"removed {stale} temporary file(s) that an interrupted run left beside the records")
     try:
-        engine = _make_engine(common, config, options)
+        engine = _make_engine(common, config, workers, options.batch_size)
+        runner = Runner(workspace, context, stages, options, engine=engine)
     except BaseException:
         lock.release()
         raise
-    reporter = Reporter(stages, total() if callable(total) else total, quiet=common["quiet"])
-    runner = Runner(out, config, stages, options, on_record=reporter.on_record, on_progress=reporter.on_progress,
-                    engine=engine)
+    reporter = Reporter([s.name for s in stages], total() if callable(total) else total, quiet=common["quiet"])
+    runner.on_record, runner.on_progress = reporter.on_record, reporter.on_progress
 
     def stop(signum, frame):
         if runner.stop_requested:  # a second Ctrl-C: stop now
@@ -191,16 +194,18 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
     sys.exit(result.exit_code)
 
 
-def _make_engine(common: dict, config, options):
-    """None for the local engine; Ray is imported only when --engine ray asks for it."""
+def _make_engine(common: dict, config, workers: int, batch_size: int):
+    """The local engine, or Ray, imported only when --engine ray asks for it."""
     if common.get("engine", "local") != "ray":
         if common.get("ray_address"):
             raise UsageError("--ray-address is for --engine ray")
-        return None
+        from pipeline.engines.local import LocalEngine
+
+        return LocalEngine(workers)
     from pipeline.engines.ray import RayEngine
 
     debug = click.get_current_context().find_root().params.get("debug", False)
-    return RayEngine(config, options, address=common.get("ray_address"), debug=debug)
+    return RayEngine(config, workers, batch_size, address=common.get("ray_address"), debug=debug)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -211,15 +216,14 @@ def _make_engine(common: dict, config, options):
 @click.option("--ray-address", metavar="ADDRESS",
               help="With --engine ray: the cluster to join (e.g. ray://head:10001 or auto); "
                    "without it a local Ray instance is started.")
-@click.option("--stages", default=",".join(STAGES), show_default=True,
+@click.option("--stages", default=",".join(registry.names()), show_default=True,
               help="Comma-separated stages to run, in order; a stage whose predecessor does not "
                    "run takes the document text as it is.")
 @_config_option
 @click.option("--force", is_flag=True, help="Redo every document and stage, changed or not.")
 @click.option("--retry-failed", is_flag=True, help="Also redo the document-stages that failed last time.")
 @click.option("--prune", is_flag=True, help="Remove the records of documents no longer in the input.")
-@click.option("--explain", is_flag=True, help="Record in clean.json, per block, the decision and the signals behind it.")
-@_run_options
+@_run_options(registry.names())
 @handle_errors
 def run(inputs, out, stages, config_path, **common):
     """Run the pipeline over files and folders.
@@ -230,10 +234,10 @@ def run(inputs, out, stages, config_path, **common):
     extension>/<stage>.json.
 
     Runs are incremental: a document-stage whose input, configuration and code
-    are unchanged since the last run is skipped. State lives in
-    OUT/.newsum/state.sqlite; `newsum status OUT` reads it.
+    are unchanged since the last run is skipped. `newsum status OUT` tells what
+    the runs did.
     """
-    _run_inputs(inputs, out, _parse_stages(stages), config_path, common)
+    _run_inputs(inputs, out, registry.parse(stages), config_path, common)
 
 
 def _run_inputs(inputs, out, stages, config_path, common) -> None:
@@ -263,31 +267,29 @@ def _command_line() -> str:
 @_out_option
 @_config_option
 @click.option("--force", is_flag=True, help="Redo every document, changed or not.")
-@click.option("--explain", is_flag=True, help="Record, per block, the decision and the signals behind it.")
-@_run_options
+@_run_options(["clean"])
 @handle_errors
 def clean(inputs, out, config_path, **common):
     """Strip page furniture and keep the article: writes clean.json."""
-    _run_inputs(inputs, out, ["clean"], config_path, common)
+    _run_inputs(inputs, out, [registry.get("clean")], config_path, common)
 
 
-def _single_stage(stage: str, doc: str):
-    previous = {"detect": "clean", "translate": "detect", "summarize": "translate"}[stage]
+def _single_stage(name: str, doc: str):
+    stage = registry.get(name)
+    consumed = registry.get(stage.consumes).record.file
 
     @click.argument("out", type=click.Path(exists=True, file_okay=False))
     @_config_option
-    @_run_options
+    @_run_options([name])
     @handle_errors
     def command(out, config_path, **common):
-        from pipeline.runner import documents_in_out
-
-        common["nothing_message"] = f"{out}: no {RECORD_FILES[previous]} records to read; run the earlier stages first"
+        common["nothing_message"] = f"{out}: no {consumed} records to read; run the earlier stages first"
         _execute(out, [stage], config_path, common,
-                 lambda runner: runner.run_from_records(documents_in_out(out, previous), command=_command_line()))
+                 lambda runner: runner.run_from_records(command=_command_line()))
 
-    command.__doc__ = (f"{doc}\n\nReads OUT/**/{RECORD_FILES[previous]} and writes the next record beside it, "
+    command.__doc__ = (f"{doc}\n\nReads OUT/**/{consumed} and writes the next record beside it, "
                        "redoing every document.")
-    return main.command(name=stage, epilog=EXIT_CODES_HELP)(command)
+    return main.command(name=name, epilog=EXIT_CODES_HELP)(command)
 
 
 _single_stage("detect", "Detect the language of each document and paragraph: writes detect.json.")
@@ -310,11 +312,11 @@ def status(out, runs, as_json):
     """
     import json
 
-    from pipeline.state import open_existing
+    from pipeline.workspace import Workspace
 
-    state = open_existing(out)
+    state = Workspace(out).read_state()
     if state is None:
-        raise UsageError(f"{out}: no newsum state here (OUT/.newsum/state.sqlite); run `newsum run ... --out {out}` first")
+        raise UsageError(f"{out}: no newsum state here; run `newsum run ... --out {out}` first")
     try:
         data = {"runs": state.runs(runs), "problems": state.problems()}
     finally:
@@ -328,12 +330,16 @@ def status(out, runs, as_json):
         code = run_info["exit_code"] if run_info["exit_code"] is not None else "-"
         click.echo(f"run {run_info['id']}: {run_info['started_at']} → {end}, exit {code}, "
                    f"{counts.get('documents', '?')} documents")
-        for stage, stage_counts in (counts.get("stages") or {}).items():
+        run_stages = counts.get("stages") or {}
+        order = {name: i for i, name in enumerate(registry.names())}
+        for stage in sorted(run_stages, key=lambda name: order.get(name, len(order))):
+            stage_counts = run_stages[stage]
             parts = ", ".join(f"{n} {s}" for s, n in sorted(stage_counts.items()) if n)
             click.echo(f"    {stage:9} {parts}")
     if not data["problems"]:
         click.echo("no failed or degraded documents")
-    for problem in data["problems"]:
+    order = {name: i for i, name in enumerate(registry.names())}
+    for problem in sorted(data["problems"], key=lambda p: (p["doc_id"], order.get(p["stage"], len(order)))):
         reason = problem["error"] or "; ".join(problem["reasons"])
         click.echo(f"{problem['status']:8} {problem['doc_id']} [{problem['stage']}]: {reason}")
 

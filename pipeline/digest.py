@@ -1,7 +1,7 @@
 """The digest: what a person reads after the nightly run, as Markdown and as one HTML page.
 
-It is built from the records in OUT alone (and, when the runner left one, from the last
-run in OUT/.newsum/state.sqlite), so it can be rebuilt at any time. One entry per article:
+It is built from the records in OUT alone (and, when a run left one, from the last run in
+the workspace's state), so it can be rebuilt at any time. One entry per article:
 title, source file, original language, summary, key points and a link to its records;
 articles that could not be summarized are listed first, with the reason, then the others
 grouped by original language (English first, then by how many articles each has).
@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
-from pipeline.records import RECORD_FILES, STAGES, write_text_atomic
-
-STATE_DB = Path(".newsum") / "state.sqlite"
+from pipeline.files import write_text_atomic
+from pipeline.workspace import Workspace
 
 
 @cache
@@ -68,9 +66,11 @@ class Article:
     @property
     def record_link(self) -> str:
         """The article's record folder, relative to OUT: the newest record in it first."""
-        for stage in reversed(STAGES):
-            if stage in self.records:
-                return f"{self.doc_id}/{RECORD_FILES[stage]}"
+        from pipeline.stages import registry
+
+        for stage in reversed(registry()):
+            if stage.name in self.records:
+                return f"{self.doc_id}/{stage.record.file}"
         return f"{self.doc_id}/"
 
 
@@ -100,7 +100,7 @@ def _article(doc_id: str, records: dict[str, dict[str, Any]]) -> Article:
     article.unsupported = [p.get("text", "") for p in summary.get("provenance") or []
                            if p.get("unsupported") and p.get("kind") == "summary"]
     rank = {"ok": 0, "degraded": 1, "failed": 2}
-    for stage in STAGES:
+    for stage in records:  # in pipeline order (Workspace.all_records)
         record = records.get(stage)
         if not record:
             continue
@@ -116,55 +116,15 @@ def _article(doc_id: str, records: dict[str, dict[str, Any]]) -> Article:
 
 def collect(out_dir: str | os.PathLike) -> list[Article]:
     """Every document under OUT that has at least one record, in doc id order."""
-    root = Path(out_dir)
-    names = {name: stage for stage, name in RECORD_FILES.items()}
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in sorted(root.rglob("*.json")):
-        if path.name not in names:
-            continue
-        rel = path.parent.relative_to(root)
-        if not rel.parts or any(part.startswith(".") for part in rel.parts):
-            continue
-        data = _read_json(path)
-        if data is None or data.get("stage") != names[path.name]:
-            continue
-        found.setdefault("/".join(rel.parts), {})[names[path.name]] = data
-    return [_article(doc_id, records) for doc_id, records in sorted(found.items())]
+    from pipeline.stages import record_types
+
+    found = Workspace(out_dir).all_records(record_types())
+    return [_article(doc_id, records) for doc_id, records in found.items()]
 
 
 def last_run(out_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The newest row of the runner's run table in OUT/.newsum/state.sqlite, when there is one.
-
-    The database belongs to the runner; the digest only reads it, opened read-only, and
-    takes whatever columns the run table has. Any problem reading it means no run figures.
-    """
-    path = Path(out_dir) / STATE_DB
-    if not path.is_file():
-        return None
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
-    except sqlite3.Error:
-        return None
-    try:
-        connection.row_factory = sqlite3.Row
-        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        table = next((t for t in tables if t == "runs"), None) or next((t for t in tables if "run" in t.lower()), None)
-        if table is None:
-            return None
-        quoted = '"' + table.replace('"', '""') + '"'
-        row = connection.execute(f"SELECT * FROM {quoted} ORDER BY rowid DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        run = dict(row)
-        try:  # the runner keeps its figures as JSON in `counts`
-            run.update({k: v for k, v in json.loads(run.get("counts") or "{}").items() if k == "documents"})
-        except (TypeError, ValueError):
-            pass
-        return run
-    except sqlite3.Error:
-        return None
-    finally:
-        connection.close()
+    """The newest run in the workspace's state, when there is one (no figures otherwise)."""
+    return Workspace(out_dir).last_run()
 
 
 @dataclass
@@ -427,7 +387,7 @@ def write_digest(out_dir: str | os.PathLike, now: datetime | None = None) -> tup
         raise UsageError(f"{root}: no records to digest; run `newsum run INPUT --out {root}` first")
     f = figures(articles, last_run(root))
     generated_at = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
-    md_path, html_path = root / "digest.md", root / "digest.html"
+    md_path, html_path = Workspace(root).digest_paths()
     write_text_atomic(md_path, render_markdown(articles, f, generated_at))
     write_text_atomic(html_path, render_html(articles, f, generated_at))
     return md_path, html_path

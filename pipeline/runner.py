@@ -1,14 +1,13 @@
-"""The runner: decides what needs doing, wires the stages together, writes records and state.
+"""The runner: plans what needs doing, hands batches to the engine, writes records and state.
 
-Documents stream through in batches: each batch goes through every requested stage, so
-model stages see many documents at once while memory stays bounded. CPU stages (clean,
-detect, and summarize when it is extractive only) run in a process pool; model stages run in
-this process, each model loaded once.
+Documents stream through in windows: each window goes through every requested stage, so
+model stages see many documents at once while memory stays bounded. Where a stage computes
+is the engine's business (pipeline/engines/); what a stage reads when its predecessor is
+not part of the run is the stage's (its `take`).
 
-A document-stage is skipped when its key (content hash + the configuration sections it
-depends on + code version) is unchanged and its record is on disk. A stage whose
-predecessor is not part of the run takes the document text as it is; the single-stage
-commands read the previous stage's records from OUT instead.
+A document-stage is skipped when its key (content hash + the configuration the chain of
+stages depends on + code version) is unchanged and its record is on disk. The single-stage
+commands read the consumed stage's records from OUT instead, and always rerun.
 """
 
 from __future__ import annotations
@@ -16,69 +15,44 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import signal
-import sys
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
 from pipeline import __version__
 from pipeline.config import Config
-from pipeline.errors import (
-    EXIT_DEGRADED,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    InputError,
-    OutputError,
-)
-from pipeline.inputs import Discovery, Document, read_document
-from pipeline.models.loading import ModelRegistry
-from pipeline.records import (
-    DEGRADED,
-    FAILED,
-    RECORD_FILES,
-    RECORD_TYPES,
-    STAGES,
-    CleanRecord,
-    DetectRecord,
-    Record,
-    TranslateRecord,
-    read_record,
-    record_path,
-    write_record,
-)
-from pipeline.state import State
+from pipeline.engines.base import Engine
+from pipeline.errors import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from pipeline.inputs import Discovery, Document
+from pipeline.records import DEGRADED, FAILED, Record
+from pipeline.stages import get as get_stage
+from pipeline.stages import record_types
+from pipeline.stages.base import Stage, StageContext
+from pipeline.workspace import State, Workspace
 
 log = logging.getLogger("newsum")
 
-PREVIOUS = {"detect": "clean", "translate": "detect", "summarize": "translate"}
-CPU_STAGES = ("clean", "detect")
 SKIPPED = "skipped"  # counted, not a record status: unchanged since the last run
 
 
 @dataclass
 class RunOptions:
-    declared_language: str | None = None
+    """How a run goes (what the stages compute is in their StageContext)."""
+
     batch_size: int = 32
-    workers: int = 1
     force: bool = False
     retry_failed: bool = False
     prune: bool = False
-    explain: bool = False
 
 
 @dataclass
 class RunResult:
     """What a run did: counts per stage and status, and what failed or degraded, and why."""
 
-    counts: dict[str, Counter] = field(default_factory=lambda: {s: Counter() for s in STAGES})
+    counts: dict[str, Counter] = field(default_factory=dict)
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)  # doc, stage, status, reason
     documents: int = 0
     skipped: Counter = field(default_factory=Counter)
@@ -90,7 +64,7 @@ class RunResult:
     stages: list[str] = field(default_factory=list)
 
     def add(self, record: Record) -> None:
-        self.counts[record.stage][record.status] += 1
+        self.counts.setdefault(record.stage, Counter())[record.status] += 1
         if record.status == FAILED:
             self.problems.append((record.doc_id, record.stage, FAILED, record.error["message"]))
         elif record.status == DEGRADED:
@@ -123,171 +97,16 @@ class RunResult:
 
     def counts_dict(self) -> dict:
         return {"documents": self.documents, "seconds": round(self.seconds, 3),
-                "stages": {s: dict(self.counts[s]) for s in self.stages},
+                "stages": {s: dict(self.counts.get(s, {})) for s in self.stages},
                 "failed_documents": self.failed_docs, "degraded_documents": self.degraded_docs,
                 "skipped_files": dict(self.skipped), "removed_documents": len(self.removed),
                 "interrupted": self.interrupted}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def passthrough(stage: str, doc: Document) -> Record:
-    """The input a stage gets when its predecessor did not run: the document text as it is."""
-    source = read_document(doc)
-    if stage == "detect":
-        return CleanRecord(doc_id=doc.doc_id, text=source.text)
-    if stage == "translate":
-        return DetectRecord(doc_id=doc.doc_id, text=source.text)
-    return TranslateRecord(doc_id=doc.doc_id, text=source.text)
-
-
-def failed_record(stage: str, doc_id: str, code: str, message: str, path: str = "") -> Record:
-    record = RECORD_TYPES[stage](doc_id=doc_id)
-    if isinstance(record, CleanRecord):
-        record.source = {"path": path, "sha256": "0" * 64, "format": "text", "encoding": None}
-    record.fail(code, message)
-    record.timings = {"started_at": _now(), "seconds": 0.0}
-    return record
-
-
-# -- CPU stages: run in worker processes when --workers > 1 --------------------------------
-
-_worker_stages: dict[str, Callable] = {}
-
-
-def _build_cpu_stage(name: str, config: Config, options: RunOptions) -> Callable:
-    if name == "clean":
-        from pipeline.stages.clean.stage import CleanStage
-
-        return CleanStage(explain=options.explain)
-    from pipeline.stages.detect.stage import DetectStage
-
-    return DetectStage(config.detect, options.declared_language)
-
-
-def build_stage(name: str, config: Config, options: RunOptions, registry: ModelRegistry | None,
-                out_dir: str | os.PathLike | None = None) -> Callable:
-    """The stage object for `name`; model stages load their models through `registry`, on first use
-    (CPU stages load none, and take None). `out_dir` places translate's cache in OUT/.newsum/."""
-    if name in CPU_STAGES:
-        return _build_cpu_stage(name, config, options)
-    if name == "translate":
-        from pipeline.stages.translate.stage import TranslateStage
-
-        return TranslateStage(config.translate, registry, out_dir=out_dir)
-    from pipeline.stages.summarize.stage import SummarizeStage
-
-    return SummarizeStage(config.summarize, registry)
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """A run killed with SIGKILL must not leave its workers behind (holding its pipes open)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
-    if os.getppid() != parent_pid:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _init_worker(config: Config, options: RunOptions, parent_pid: int) -> None:
-    _die_with_parent(parent_pid)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for name in CPU_STAGES:
-        _worker_stages[name] = _build_cpu_stage(name, config, options)
-    if summarize_needs_no_model(config):
-        from pipeline.stages.summarize.stage import SummarizeStage
-
-        _worker_stages["summarize"] = SummarizeStage(config.summarize, None)
-
-
-def run_cpu_stage(stage: Callable, name: str, item: Document | Record) -> Record:
-    """One document through clean or detect, never raising: errors become failed records."""
-    started_at, started = _now(), time.perf_counter()
-    doc_id = item.doc_id
-    try:
-        if name == "clean":
-            source = read_document(item)
-            record = stage(doc_id, str(item.path), source)
-        else:
-            record = stage(item)
-    except InputError as exc:
-        record = failed_record(name, doc_id, exc.code, str(exc), str(getattr(item, "path", "")))
-    except Exception as exc:  # a bug on one page must not stop the night's run
-        log.debug("internal error in %s for %s:\n%s", name, doc_id, traceback.format_exc())
-        record = failed_record(name, doc_id, "internal_error", f"{type(exc).__name__}: {exc}",
-                               str(getattr(item, "path", "")))
-    record.timings = {"started_at": started_at, "seconds": round(time.perf_counter() - started, 6)}
-    return record
-
-
-def _worker_task(args: tuple[str, Document | Record]) -> Record:
-    name, item = args
-    return run_cpu_stage(_worker_stages[name], name, item)
-
-
-def summarize_needs_no_model(config: Config) -> bool:
-    """Extractive summaries only (method extractive, or no model named): summarize is then
-    CPU work like clean and detect, and runs in the worker pool."""
-    return config.summarize.method == "extractive" or config.summarize.model is None
-
-
-def _worker_summarize(records: list[Record]) -> list[Record]:
-    return run_model_stage(_worker_stages["summarize"], "summarize", records)
-
-
-def run_model_stage(stage: Callable, name: str, inputs: list[Record]) -> list[Record]:
-    """Records through translate or summarize as one batch, never raising.
-
-    When the batch raises, its documents are run one by one, so that only the document that
-    breaks the stage gets a failed record.
-    """
-    started_at, started = _now(), time.perf_counter()
-    try:
-        outputs = stage(inputs)
-    except Exception:
-        outputs = []
-        for record in inputs:
-            try:
-                outputs.extend(stage([record]))
-            except Exception as exc:
-                log.debug("internal error in %s for %s:\n%s", name, record.doc_id, traceback.format_exc())
-                outputs.append(failed_record(name, record.doc_id, "internal_error", f"{type(exc).__name__}: {exc}"))
-    share = round((time.perf_counter() - started) / max(1, len(outputs)), 6)
-    for out in outputs:
-        out.timings = {"started_at": started_at, "seconds": share, "batch_documents": len(outputs)}
-    return outputs
-
-
-class Engine:
-    """Where the stages compute: the runner plans, skips and writes; an engine only computes.
-
-    `Runner` computes in this process (and its process pool) when it has no engine; another
-    engine (pipeline.engines.ray) computes elsewhere and hands back the same records.
-    """
-
-    def window(self, options: RunOptions) -> int:
-        """How many documents the runner plans, computes and writes together."""
-        return options.batch_size
-
-    def apply(self, name: str, inputs: list[Document | Record]) -> list[Record]:
-        """One stage over inputs: one record per input, in the same order; never raises for one document."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release what the engine holds (workers, connections)."""
 
 
 # -- the runner ----------------------------------------------------------------------------
@@ -304,40 +123,36 @@ def content_sha256(path: Path) -> str | None:
 
 
 class Runner:
-    """Runs an ordered subset of the stages over documents, writing one record per stage."""
+    """Runs an ordered subset of the stages over documents, writing one record per stage.
 
-    def __init__(self, out_dir: str | Path, config: Config, stages: Iterable[str],
-                 options: RunOptions | None = None, *,
+    It plans (which document-stages need doing, from their keys), hands batches to the
+    engine, and writes what comes back through the workspace. It knows the stages only by
+    their declarations.
+    """
+
+    def __init__(self, workspace: Workspace, context: StageContext, stages: list[type[Stage]],
+                 options: RunOptions | None = None, *, engine: Engine,
                  on_record: Callable[[Record], None] | None = None,
-                 on_progress: Callable[[str, int], None] | None = None,
-                 engine: Engine | None = None):
-        self.out_dir = Path(out_dir)
-        self.config = config
-        self.stages = [s for s in STAGES if s in set(stages)]
+                 on_progress: Callable[[str, int], None] | None = None):
+        self.workspace = workspace
+        self.context = context
+        self.config: Config = context.config
+        self.stages = list(stages)
         self.options = options or RunOptions()
         self.on_record = on_record or (lambda record: None)
         self.on_progress = on_progress or (lambda stage, n: None)
-        self.registry = ModelRegistry(config)
-        self.engine = engine  # None: compute here (process pool for CPU stages, models in this process)
+        self.engine = engine
         self.stop_requested = False
-        self._stage_objects: dict[str, Callable] = {}
-        self._pool: ProcessPoolExecutor | None = None
         self.state: State | None = None
         self.run_id: int | None = None
+        self.engine.start(self.stages, context)
+        self._stage_keys = {stage.name: stage.key(context) for stage in self.stages}
 
-    def stage(self, name: str) -> Callable:
-        """Stage objects are built on first use: a run without models imports no model code."""
-        if name not in self._stage_objects:
-            self._stage_objects[name] = build_stage(name, self.config, self.options, self.registry, self.out_dir)
-        return self._stage_objects[name]
-
-    def key(self, stage: str, content: str | None) -> str:
+    def key(self, stage: type[Stage], content: str | None) -> str:
         """What a stage's output depends on: the content, the configuration of the chain, the code."""
         chain = self.stages[: self.stages.index(stage) + 1]
-        start = "clean" if chain[0] == "clean" else f"raw>{chain[0]}"
-        if self.options.explain and chain[0] == "clean":
-            start += "+explain"  # explained records differ from plain ones
-        parts = [__version__, content or "unreadable", start] + [f"{s}:{self.config.section_hash(s)}" for s in chain]
+        start = "documents" if chain[0].consumes is None else f"raw>{chain[0].name}"
+        parts = [__version__, content or "unreadable", start] + [f"{s.name}:{self._stage_keys[s.name]}" for s in chain]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
     # -- entry points -------------------------------------------------------------------
@@ -350,7 +165,9 @@ class Runner:
             if self.state is not None:
                 result.removed = self.state.unseen_documents(self.run_id)
                 if result.removed and self.options.prune:
-                    self._prune(result.removed)
+                    doc_ids = [d for d, _ in result.removed]
+                    self.workspace.prune(doc_ids, record_types())
+                    self.state.forget_documents(doc_ids)
                     result.pruned = True
 
         result = self._drive(documents, command, self._run_batch, finish)
@@ -358,33 +175,34 @@ class Runner:
             result.skipped = discovery.skipped
         return result
 
-    def run_from_records(self, doc_ids: Iterable[str], command: str) -> RunResult:
-        """A single-stage command: read each document's previous record from OUT, always rerun."""
+    def run_from_records(self, command: str) -> RunResult:
+        """A single-stage command: each document's record of the stage it consumes, from OUT; always rerun."""
         stage = self.stages[0]
+        consumed = get_stage(stage.consumes)
 
         def run_batch(batch: list[str], result: RunResult) -> None:
             inputs = []
             for doc_id in batch:
-                previous = read_record(self.out_dir, doc_id, PREVIOUS[stage])
+                previous = self.workspace.read(doc_id, consumed.record)
                 if previous is None:
                     continue
                 if previous.status == FAILED:
                     self._remove_stale(doc_id, stage)
                     continue
                 inputs.append(previous)
-            self._emit_all(self._apply(stage, inputs), self._manual_key, result)
+            self._emit_all(self.engine.apply(stage, inputs), self._manual_key, result)
 
-        return self._drive(doc_ids, command, run_batch)
+        return self._drive(self.workspace.documents_with(consumed.record), command, run_batch)
 
     def _drive(self, items: Iterable, command: str, run_batch: Callable[[list, RunResult], None],
                finish: Callable[[RunResult], None] | None = None) -> RunResult:
         """Open the state, feed windows of items to `run_batch` until done or stopped, close."""
-        result = RunResult(stages=list(self.stages))
+        result = RunResult(stages=[s.name for s in self.stages])
         started = time.perf_counter()
-        self._open_state(command)
+        self.state = self.workspace.open_state()
+        self.run_id = self.state.start_run(command)
         try:
-            window = self.engine.window(self.options) if self.engine is not None else self.options.batch_size
-            for batch in _batches(items, window):
+            for batch in _batches(items, self.engine.window(self.options.batch_size)):
                 if self.stop_requested:
                     break
                 result.documents += len(batch)
@@ -393,26 +211,15 @@ class Runner:
             if not result.interrupted and finish is not None:
                 finish(result)
         finally:
-            result.model_loads = self.registry.loads
+            result.model_loads = self.engine.model_loads
             result.seconds = time.perf_counter() - started
             self._close(result)
         return result
 
     # -- internals ----------------------------------------------------------------------
 
-    def _open_state(self, command: str) -> None:
-        try:
-            self.state = State(self.out_dir)
-        except OSError as exc:
-            raise OutputError(f"{self.out_dir}: cannot write the state database: {exc.strerror or exc}") from None
-        self.run_id = self.state.start_run(command)
-
     def _close(self, result: RunResult) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-        if self.engine is not None:
-            self.engine.close()
+        self.engine.close()
         if self.state is not None:
             try:
                 self.state.end_run(self.run_id, result.exit_code, result.counts_dict())
@@ -423,21 +230,7 @@ class Runner:
     def _manual_key(self, record: Record) -> str:
         # A single-stage command always reruns; this key never matches a run's, so the next
         # `newsum run` redoes the stage under its own rules.
-        return f"manual:{__version__}:{self.config.section_hash(record.stage)}"
-
-    def _pool_for(self) -> ProcessPoolExecutor | None:
-        if self.options.workers <= 1:
-            return None
-        if self._pool is None:
-            import multiprocessing
-
-            # fork: workers start at once and are children of this process (so they die with it);
-            # the pool is made before any model stage imports torch and starts its threads.
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(self.options.workers, mp_context=multiprocessing.get_context(method),
-                                             initializer=_init_worker,
-                                             initargs=(self.config, self.options, os.getpid()))
-        return self._pool
+        return f"manual:{__version__}:{self._stage_keys[record.stage]}"
 
     def _plan(self, batch: list[Document]) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
         """For each document: the key of each stage, and the index of the first stage to run."""
@@ -452,14 +245,14 @@ class Runner:
                 size, mtime = -1, -1
             sha = state.known_sha(doc.doc_id, size, mtime) or content_sha256(doc.path)
             rows.append((doc.doc_id, str(doc.path), size, mtime, sha))
-            keys[doc.doc_id] = {s: self.key(s, sha) for s in self.stages}
+            keys[doc.doc_id] = {s.name: self.key(s, sha) for s in self.stages}
             first[doc.doc_id] = len(self.stages)
             for index, stage in enumerate(self.stages):
-                before = previous.get((doc.doc_id, stage))
-                fresh = (before is not None and before.key == keys[doc.doc_id][stage]
+                before = previous.get((doc.doc_id, stage.name))
+                fresh = (before is not None and before.key == keys[doc.doc_id][stage.name]
                          and not self.options.force
                          and not (self.options.retry_failed and before.status == FAILED)
-                         and record_path(self.out_dir, doc.doc_id, stage).is_file())
+                         and self.workspace.has(doc.doc_id, stage.record))
                 if not fresh:
                     first[doc.doc_id] = index
                     break
@@ -468,84 +261,44 @@ class Runner:
 
     def _run_batch(self, batch: list[Document], result: RunResult) -> None:
         keys, first = self._plan(batch)
-        docs = {d.doc_id: d for d in batch}
 
         def key_for(record: Record) -> str:
             return keys[record.doc_id][record.stage]
 
         current: dict[str, Record] = {}  # the latest record of each document, from this run or from disk
-        for index, name in enumerate(self.stages):
+        for index, stage in enumerate(self.stages):
             if self.stop_requested:
                 return
             todo = [d for d in batch if first[d.doc_id] <= index]
-            skipped = [d for d in batch if first[d.doc_id] > index]
+            skipped = len(batch) - len(todo)
             if skipped:
-                result.counts[name][SKIPPED] += len(skipped)
+                result.counts.setdefault(stage.name, Counter())[SKIPPED] += skipped
             inputs: list[Document | Record] = []
             for doc in todo:
-                if name == "clean":
-                    inputs.append(doc)
+                if index == 0:
+                    inputs.append(doc)  # the first stage of the run reads the document
                     continue
-                previous = current.get(doc.doc_id)
-                if previous is None and index > 0:
-                    previous = read_record(self.out_dir, doc.doc_id, self.stages[index - 1])
-                if previous is None and index == 0:
-                    try:
-                        previous = passthrough(name, doc)
-                    except InputError as exc:
-                        self._emit_all([failed_record(name, doc.doc_id, exc.code, str(exc))],
-                                       key_for, result, docs)
-                        continue
+                previous = current.get(doc.doc_id) or self.workspace.read(doc.doc_id, self.stages[index - 1].record)
                 if previous is None or previous.status == FAILED:
-                    self._remove_stale(doc.doc_id, name)
+                    self._remove_stale(doc.doc_id, stage)
                     continue
                 inputs.append(previous)
-            outputs = self._apply(name, inputs)
-            self._emit_all(outputs, key_for, result, docs)
+            outputs = self.engine.apply(stage, inputs)
+            self._emit_all(outputs, key_for, result)
             current = {o.doc_id: o for o in outputs}
-            self.on_progress(name, len(batch))
+            self.on_progress(stage.name, len(batch))
 
-    def _apply(self, name: str, inputs: list[Document | Record]) -> list[Record]:
-        if not inputs:
-            return []
-        if self.engine is not None:
-            return self.engine.apply(name, inputs)
-        if name in CPU_STAGES:
-            pool = self._pool_for()
-            if pool is not None and len(inputs) > 1:
-                chunk = max(1, len(inputs) // (self.options.workers * 4))
-                return list(pool.map(_worker_task, [(name, item) for item in inputs], chunksize=chunk))
-            stage = self.stage(name)
-            return [run_cpu_stage(stage, name, item) for item in inputs]
-        if name == "summarize" and summarize_needs_no_model(self.config):
-            pool = self._pool_for()
-            if pool is not None and len(inputs) > 1:
-                # Chunks of documents, a few per worker: each chunk is one summarize batch.
-                size = max(1, -(-len(inputs) // (self.options.workers * 4)))
-                chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
-                return [record for chunk in pool.map(_worker_summarize, chunks) for record in chunk]
-        return run_model_stage(self.stage(name), name, inputs)
-
-    def _remove_stale(self, doc_id: str, stage: str) -> None:
+    def _remove_stale(self, doc_id: str, stage: type[Stage]) -> None:
         """A document that failed upstream must not keep a downstream record from an older run."""
-        try:
-            record_path(self.out_dir, doc_id, stage).unlink()
-        except FileNotFoundError:
-            pass
+        self.workspace.remove(doc_id, stage.record)
         if self.state is not None:
-            self.state.forget_stage(doc_id, stage)
+            self.state.forget_stage(doc_id, stage.name)
 
-    def _emit_all(self, records: list[Record], key_for: Callable[[Record], str], result: RunResult,
-                  docs: dict[str, Document] | None = None) -> None:
+    def _emit_all(self, records: list[Record], key_for: Callable[[Record], str], result: RunResult) -> None:
         """Write each record, then the state of the whole group in one transaction."""
         rows = []
         for record in records:
-            if isinstance(record, CleanRecord) and docs and not record.source.get("path"):
-                record.source["path"] = str(docs[record.doc_id].path)
-            try:
-                write_record(self.out_dir, record)
-            except OSError as exc:
-                raise OutputError(f"{self.out_dir}: cannot write records: {exc.strerror or exc}") from None
+            self.workspace.write(record)
             result.add(record)
             self.on_record(record)
             rows.append((record.doc_id, record.stage, key_for(record), record.status,
@@ -554,30 +307,5 @@ class Runner:
         if rows and self.state is not None:
             self.state.record_stages(rows, self.run_id)
 
-    def _prune(self, removed: list[tuple[str, str]]) -> None:
-        """Delete the records of documents no longer in the input, and their state."""
-        for doc_id, _path in removed:
-            folder = self.out_dir / doc_id
-            for name in RECORD_FILES.values():
-                try:
-                    (folder / name).unlink()
-                except FileNotFoundError:
-                    pass
-            # Remove the now-empty folders up to OUT, never anything else.
-            while folder != self.out_dir and folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-                folder = folder.parent
-        self.state.forget_documents([d for d, _ in removed])
 
-
-def documents_in_out(out_dir: str | Path, stage: str) -> Iterator[str]:
-    """Document ids under OUT that have a record of `stage`, in sorted order."""
-    root = Path(out_dir)
-    name = RECORD_FILES[stage]
-    for path in sorted(root.rglob(name)):
-        rel = path.parent.relative_to(root)
-        if not any(part.startswith(".") for part in rel.parts):
-            yield "/".join(rel.parts)
-
-
-__all__ = ["Engine", "build_stage", "Runner", "RunOptions", "RunResult", "documents_in_out", "run_cpu_stage", "run_model_stage"]
+__all__ = ["Runner", "RunOptions", "RunResult"]

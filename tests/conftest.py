@@ -315,3 +315,25 @@ def validate(record: dict) -> None:
 
 
 sys.path.insert(0, str(ROOT / "tests"))
+
+
+STAGE_NAMES = ("clean", "detect", "translate", "summarize")
+STAGE_SUBSETS = [",".join(combo) for n in range(1, len(STAGE_NAMES) + 1)
+                 for combo in __import__("itertools").combinations(STAGE_NAMES, n)]
+RECORD_NAMES = {"clean": "clean", "detect": "detect", "translate": "translate", "summarize": "summary"}
+
+
+def run_subsets(out_root: Path, config: Path, *extra: str) -> dict[str, tuple[int, dict]]:
+    """`newsum run samples --stages S` for every ordered subset S: exit code and records of each."""
+    runs = {}
+    for subset in STAGE_SUBSETS:
+        out = out_root / subset.replace(",", "+")
+        result = run_cli("run", str(SAMPLES), "--out", str(out), "--config", str(config), "--stages", subset,
+                         "--quiet", *extra)
+        runs[subset] = (result.exit_code, load_records(out))
+    return runs
+
+
+@pytest.fixture(scope="session")
+def local_subset_runs(tiny_config, tmp_path_factory) -> dict[str, tuple[int, dict]]:
+    return run_subsets(tmp_path_factory.mktemp("subsets-local"), tiny_config, "--workers", "1")

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SAMPLES, SEEDS, load_records, run_cli, validate
 
+from pipeline.config import Config
+from pipeline.inputs import Document, read_document
+from pipeline.stages.base import StageContext
 from pipeline.stages.clean.classify import classify
 from pipeline.stages.clean.cues import REASONS, cue_patterns
-from pipeline.inputs import Document, read_document
 from pipeline.stages.clean.stage import CleanStage
 from pipeline.text import stopwords
 
@@ -24,7 +26,7 @@ from pipeline.text import stopwords
 def clean_file(path: Path, explain: bool = False):
     fmt = "html" if path.suffix in (".html", ".htm") else "text"
     source = read_document(Document(path.stem, path, fmt))
-    return CleanStage(explain=explain)(path.stem, str(path), source)
+    return CleanStage(StageContext(Config(), explain=explain)).clean(path.stem, str(path), source)
 
 
 def clean_text(text: str, tmp_path: Path, name: str = "page.txt", explain: bool = False):
@@ -437,12 +439,11 @@ def test_evaluation_corpus_token_f1_stays_high():
 
 def test_a_short_brief_with_no_furniture_is_kept_not_failed():
     from pipeline.inputs import SourceText
-    from pipeline.stages.clean.stage import CleanStage
 
     text = ("Le maire et le conseil\n\nLe maire de la ville parle ce matin avec les habitants.\n\n"
             "Le conseil municipal vote aujourd'hui le budget de la ville.\n")
     source = SourceText(text=text, encoding="utf-8", format="text", sha256="0" * 64, size=len(text))
-    record = CleanStage()("brief", "brief.txt", source)
+    record = CleanStage(StageContext(Config())).clean("brief", "brief.txt", source)
     assert record.status == "ok"
     assert record.text.split("\n\n") == ["Le maire de la ville parle ce matin avec les habitants.",
                                          "Le conseil municipal vote aujourd'hui le budget de la ville."]

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS, load_records, run_cli, validate
 
-from pipeline.config import DetectConfig, parse_config
+from pipeline.config import Config, DetectConfig, parse_config
 from pipeline.errors import ConfigError
-from pipeline.stages.detect.langid import EnsembleBackend, EnsembleSettings, letter_languages
 from pipeline.records import CleanRecord
+from pipeline.stages.base import StageContext
+from pipeline.stages.detect.langid import EnsembleBackend, EnsembleSettings, letter_languages
 from pipeline.stages.detect.stage import DetectStage, declared_code, letters
 
 ITALIAN = [
@@ -33,9 +34,13 @@ FRENCH_TEASER = ("découvrez comment les camions électriques rattrapent enfin l
 BACKENDS = ("langdetect", "fasttext", "lingua", "ensemble")
 
 
+def detect_stage(config: DetectConfig, declared: str | None = None) -> DetectStage:
+    return DetectStage(StageContext(replace(Config(), detect=config), declared_language=declared))
+
+
 def detect(text: str, declared: str | None = None, override: str | None = None, **config) -> dict:
-    stage = DetectStage(DetectConfig(**config), override)
-    record = stage(CleanRecord(doc_id="doc", text=text, declared_language=declared))
+    stage = detect_stage(DetectConfig(**config), override)
+    record = stage.detect(CleanRecord(doc_id="doc", text=text, declared_language=declared))
     data = record.to_dict()
     data["timings"] = {"started_at": "now", "seconds": 0.0}
     validate(data)
@@ -89,12 +94,12 @@ def test_a_paragraph_a_detector_mistakes_for_a_neighbour_language_does_not_flip_
             # The longest paragraph is called Spanish with some confidence; the others Italian.
             return [("es", 0.6), ("it", 0.4)] if text.startswith("Spanish-ish") else [("it", 0.95), ("es", 0.05)]
 
-    stage = DetectStage(DetectConfig(backend="langdetect"))
+    stage = detect_stage(DetectConfig(backend="langdetect"))
     stage.backend = Scripted()
     # The Spanish-looking paragraph is the longest, but the Italian ones hold more letters.
     long_one = "Spanish-ish " + "parola " * 25
     assert letters(long_one) > max(letters(p) for p in ITALIAN)
-    record = stage(CleanRecord(doc_id="doc", text=page(long_one, *ITALIAN)))
+    record = stage.detect(CleanRecord(doc_id="doc", text=page(long_one, *ITALIAN)))
     assert record.language == "it"
     assert [p["language"] for p in record.paragraphs[1:]] == ["it"] * len(ITALIAN)
     assert record.shares["it"] > record.shares.get("es", 0.0)
@@ -185,10 +190,10 @@ class Recording:
 
 
 def test_long_documents_are_sampled_not_fed_whole():
-    stage = DetectStage(DetectConfig(backend="langdetect", sample_chars=1000, paragraph_chars=300))
+    stage = detect_stage(DetectConfig(backend="langdetect", sample_chars=1000, paragraph_chars=300))
     stage.backend = recorder = Recording()
     paragraph = " ".join(ITALIAN * 3)  # about 900 characters
-    record = stage(CleanRecord(doc_id="doc", text=page(*[paragraph] * 20)))
+    record = stage.detect(CleanRecord(doc_id="doc", text=page(*[paragraph] * 20)))
     assert all(len(text) <= 300 for text in recorder.seen)
     assert len(recorder.seen) < 20
     beyond = [p for p in record.paragraphs if p["basis"] == "beyond_sample"]
@@ -242,13 +247,13 @@ def test_the_backend_is_chosen_in_the_configuration():
 
 
 def test_lingua_is_asked_only_where_fasttext_is_unsure():
-    stage = DetectStage(DetectConfig(backend="ensemble"))
-    stage(CleanRecord(doc_id="doc", text=page(*ENGLISH)))
+    stage = detect_stage(DetectConfig(backend="ensemble"))
+    stage.detect(CleanRecord(doc_id="doc", text=page(*ENGLISH)))
     assert stage.backend.consulted == 0
-    stage(CleanRecord(doc_id="doc", text="Scale AI"))
+    stage.detect(CleanRecord(doc_id="doc", text="Scale AI"))
     assert stage.backend.consulted == 1
-    never = DetectStage(replace(DetectConfig(backend="ensemble"), fast_accept=1.01))
-    never(CleanRecord(doc_id="doc", text=page(*ENGLISH)))
+    never = detect_stage(replace(DetectConfig(backend="ensemble"), fast_accept=1.01))
+    never.detect(CleanRecord(doc_id="doc", text=page(*ENGLISH)))
     assert never.backend.consulted == len(ENGLISH)
 
 

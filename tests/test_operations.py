@@ -127,7 +127,7 @@ def test_retry_failed_redoes_only_failures(tmp_path):
 def test_second_run_on_the_same_out_exits_4_and_a_dead_holder_is_taken_over(tmp_path):
     out = tmp_path / "out"
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys, time; from pipeline.lock import RunLock; RunLock(sys.argv[1]).acquire(); "
+                               "import sys, time; from pipeline.workspace import Workspace; Workspace(sys.argv[1]).lock().acquire(); "
                                "print('held', flush=True); time.sleep(120)", str(out)],
                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:

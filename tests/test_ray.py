@@ -9,7 +9,19 @@ import pytest
 
 pytest.importorskip("ray")
 
-from conftest import SAMPLES, load_records, run_cli, sample_files, validate, write_config  # noqa: E402
+from conftest import (  # noqa: E402
+    SAMPLES,
+    STAGE_SUBSETS,
+    load_records,
+    run_cli,
+    run_subsets,
+    sample_files,
+    validate,
+    write_config,
+)
+from test_stage_contract import WordCountStage, check_wordcount, run_with_wordcount  # noqa: E402
+
+from pipeline import stages as registry  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -119,3 +131,34 @@ def test_a_document_that_breaks_an_actor_fails_alone(tmp_path, tiny_models):
         assert records[doc]["summary"]["status"] != "failed"
     assert on_ray.exit_code == local.exit_code == 2
     assert without_cache_bookkeeping(records) == without_cache_bookkeeping(load_records(tmp_path / "local"))
+
+
+@pytest.fixture(scope="module")
+def ray_subset_runs(tiny_config, tmp_path_factory):
+    return run_subsets(tmp_path_factory.mktemp("subsets-ray"), tiny_config, "--engine", "ray")
+
+
+@pytest.mark.parametrize("subset", STAGE_SUBSETS)
+def test_every_ordered_subset_gives_the_same_records_on_ray(subset, ray_subset_runs, local_subset_runs):
+    ray_exit, ray_records = ray_subset_runs[subset]
+    local_exit, local_records = local_subset_runs[subset]
+    assert ray_exit == local_exit
+    assert without_cache_bookkeeping(ray_records) == without_cache_bookkeeping(local_records)
+    assert all(r["status"] != "failed" for stages in ray_records.values() for r in stages.values())
+
+
+def test_a_registered_fifth_stage_runs_on_ray(tmp_path, tiny_config):
+    import sys
+
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[WordCountStage.__module__])  # workers cannot import tests/
+    registry.register(WordCountStage)
+    try:
+        result, records = run_with_wordcount(tmp_path / "ray", tiny_config, "--engine", "ray")
+        _, local = run_with_wordcount(tmp_path / "local", tiny_config, "--workers", "1")
+    finally:
+        registry.unregister(WordCountStage)
+    assert result.exit_code == 0, result.output
+    check_wordcount(records)
+    assert without_cache_bookkeeping(records) == without_cache_bookkeeping(local)

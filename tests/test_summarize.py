@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT, SEEDS, load_records, run_cli, sample_files, validate, write_config
 
 from pipeline.config import load_config
-from pipeline.models.loading import ModelRegistry
+from pipeline.models.registry import ModelRegistry
 from pipeline.records import TranslateRecord
+from pipeline.stages.base import StageContext
 from pipeline.stages.summarize.stage import SummarizeStage, main_clause, source_sentences, support, trace
 from pipeline.text import split_paragraphs, split_sentences
 
@@ -244,7 +246,7 @@ def small_window_stage(tiny_models, tmp_path):
         return generate(texts, **overrides)
 
     model.generate = recording_generate
-    return SummarizeStage(config.summarize, registry), model, inputs
+    return SummarizeStage(StageContext(config), registry), model, inputs
 
 
 def test_long_input_goes_through_map_reduce_without_truncation(small_window_stage):
@@ -345,7 +347,8 @@ def test_a_huge_document_is_read_as_far_as_max_chars_and_the_record_says_so():
             "Residents criticised the council for closing the path without consultation.")
     tail = "\n\n".join(f"Line {i} of a log that someone saved as an article, with no news in it at all."
                        for i in range(2000))
-    stage = SummarizeStage(SummarizeConfig(method="extractive", max_chars=len(news) + 40), ModelRegistry(Config()))
+    config = replace(Config(), summarize=SummarizeConfig(method="extractive", max_chars=len(news) + 40))
+    stage = SummarizeStage(StageContext(config), ModelRegistry(config))
     huge, short = stage([TranslateRecord(doc_id="huge", source_language="en", title="Path closed",
                                          text=news + "\n\n" + tail),
                          TranslateRecord(doc_id="short", source_language="en", title="Path closed", text=news)])

@@ -16,10 +16,13 @@ from conftest import ROOT, SEEDS, load_records, run_cli, sample_files, validate
 
 from pipeline.config import parse_config
 from pipeline.errors import ConfigError
-from pipeline.models.loading import ModelRegistry, load_seq2seq
+from pipeline.models.loading import load_seq2seq
+from pipeline.models.registry import ModelRegistry
 from pipeline.records import DetectRecord
+from pipeline.stages.base import StageContext
 from pipeline.stages.translate.stage import TITLE, TranslateStage, pack_segments
 from pipeline.text import split_paragraphs
+from pipeline.workspace import Workspace
 
 IT_TEXT = ("Il consiglio comunale ha approvato il bilancio dopo una lunga discussione. "
            "La sindaca ha parlato di una scelta necessaria.\n\n"
@@ -44,7 +47,8 @@ def _detect(doc_id: str, language: str, text: str, title: str = "", paragraphs=N
 
 
 def _stage(config, out_dir=None) -> TranslateStage:
-    return TranslateStage(config.translate, ModelRegistry(config), out_dir=out_dir)
+    workspace = Workspace(out_dir) if out_dir is not None else None
+    return TranslateStage(StageContext(config, workspace=workspace), ModelRegistry(config))
 
 
 def _record_dict(record) -> dict:

@@ -20,24 +20,14 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config
+from pipeline.engines.base import Engine, compute
 from pipeline.errors import UsageError
-from pipeline.inputs import Document
 from pipeline.records import Record
-from pipeline.runner import (
-    CPU_STAGES,
-    Engine,
-    RunOptions,
-    build_stage,
-    failed_record,
-    run_cpu_stage,
-    run_model_stage,
-)
+from pipeline.stages.base import CPU, Stage, StageContext
 
 log = logging.getLogger("newsum")
 
@@ -71,36 +61,31 @@ def wants_gpu(device: str, cluster_gpus: float) -> bool:
 
 # -- what runs on the workers ----------------------------------------------------------------
 
-_task_stages: dict[str, Callable] = {}  # per worker process: each CPU stage built once
+_task_stages: dict[str, Stage] = {}  # per worker process: each CPU stage built once
 
 
-def _cpu_batches(batch: dict, name: str, config: Config, options: RunOptions) -> dict:
-    """A Ray Data task: each row holds a pickled batch of documents (or records) for clean or detect."""
+def _cpu_batches(batch: dict, stage: type[Stage], context: StageContext) -> dict:
+    """A Ray Data task: each row holds a pickled batch of documents (or records) for a CPU stage."""
     import numpy as np
 
-    if name not in _task_stages:
-        _task_stages[name] = build_stage(name, config, options, registry=None)  # CPU stages load no model
-    stage = _task_stages[name]
-    outputs = [pickle.dumps([run_cpu_stage(stage, name, item) for item in pickle.loads(chunk)])
-               for chunk in batch["chunk"]]
+    if stage.name not in _task_stages:
+        _task_stages[stage.name] = stage(context)  # CPU stages load no model
+    outputs = [pickle.dumps(compute(_task_stages[stage.name], pickle.loads(chunk))) for chunk in batch["chunk"]]
     return {"index": batch["index"], "chunk": np.array(outputs, dtype=object)}
 
 
 class ModelStageActor:
-    """An actor of the pool for translate or summarize: builds its stage once; models load once, on first use."""
+    """An actor of the pool for a model stage: builds its stage once; models load once, on first use."""
 
-    def __init__(self, name: str, config: Config, options: RunOptions):
-        from pipeline.models.loading import ModelRegistry
+    def __init__(self, stage: type[Stage], context: StageContext):
+        from pipeline.models.registry import ModelRegistry
 
-        self.name = name
-        self.registry = ModelRegistry(config)
-        self.stage = build_stage(name, config, options, self.registry)
+        self.stage = stage(context, ModelRegistry(context.config))
 
     def __call__(self, batch: dict) -> dict:
         import numpy as np
 
-        outputs = [pickle.dumps(run_model_stage(self.stage, self.name, pickle.loads(chunk)))
-                   for chunk in batch["chunk"]]
+        outputs = [pickle.dumps(compute(self.stage, pickle.loads(chunk))) for chunk in batch["chunk"]]
         return {"index": batch["index"], "chunk": np.array(outputs, dtype=object)}
 
 
@@ -109,10 +94,10 @@ class ModelStageActor:
 class RayEngine(Engine):
     """Computes stages on Ray: a local instance started here, or the cluster at `address`."""
 
-    def __init__(self, config: Config, options: RunOptions, address: str | None = None, *, debug: bool = False):
+    def __init__(self, config, workers: int, batch_size: int, address: str | None = None, *, debug: bool = False):
         self.ray = import_ray(debug)
         self.config = config
-        self.options = options
+        self.batch_size = batch_size
         self.started_here = False
         if not self.ray.is_initialized():
             env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
@@ -123,7 +108,7 @@ class RayEngine(Engine):
             if address:
                 settings["address"] = address
             else:
-                settings["num_cpus"] = options.workers  # a local instance: as many CPUs as --workers
+                settings["num_cpus"] = workers  # a local instance: as many CPUs as --workers
             try:
                 self.ray.init(**settings)
             except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -146,25 +131,29 @@ class RayEngine(Engine):
         # An actor sees only the GPU Ray gave it, as cuda:0, whatever cuda:N says on the driver.
         self.actor_config = replace(config, device="cuda") if self.use_gpu else config
 
-    def window(self, options: RunOptions) -> int:
-        size = options.batch_size
-        wanted = max(MIN_WINDOW, size * 4 * self.cluster_cpus)
-        return -(-wanted // size) * size
+    def start(self, stages: list[type[Stage]], context: StageContext) -> None:
+        # Workers keep no cache in OUT (it is the driver's): translate.cache_path may name a shared one.
+        self.context = replace(context, workspace=None)
+        self.actor_context = replace(self.context, config=self.actor_config)
 
-    def apply(self, name: str, inputs: list[Document | Record]) -> list[Record]:
+    def window(self, batch_size: int) -> int:
+        wanted = max(MIN_WINDOW, batch_size * 4 * self.cluster_cpus)
+        return -(-wanted // batch_size) * batch_size
+
+    def apply(self, stage: type[Stage], inputs: list) -> list[Record]:
         if not inputs:
             return []
-        size = self.options.batch_size
+        size = self.batch_size
         chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
         rows = [{"index": i, "chunk": pickle.dumps(chunk)} for i, chunk in enumerate(chunks)]
         data = self.ray.data.from_items(rows, override_num_blocks=len(rows))
-        if name in CPU_STAGES:
+        if stage.kind(self.context.config) == CPU:
             data = data.map_batches(_cpu_batches, batch_size=1, batch_format="numpy",
-                                    fn_args=(name, self.config, self.options))
+                                    fn_args=(stage, self.context))
         else:
             actors = max(1, int(self.cluster_gpus)) if self.use_gpu else self.cluster_cpus
             data = data.map_batches(ModelStageActor, batch_size=1, batch_format="numpy",
-                                    fn_constructor_args=(name, self.actor_config, self.options),
+                                    fn_constructor_args=(stage, self.actor_context),
                                     compute=self.ray.data.ActorPoolStrategy(size=max(1, min(actors, len(chunks)))),
                                     num_gpus=1 if self.use_gpu else 0)
         try:
@@ -172,8 +161,8 @@ class RayEngine(Engine):
         except Exception as exc:  # the cluster, not a document: an actor died, a node was lost
             detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             message = f"Ray engine: {type(exc).__name__}: {detail}"
-            log.debug("Ray execution of %s failed", name, exc_info=True)
-            return [failed_record(name, item.doc_id, "engine_error", message) for item in inputs]
+            log.debug("Ray execution of %s failed", stage.name, exc_info=True)
+            return [stage.failed(item, "engine_error", message) for item in inputs]
         by_index = {int(row["index"]): pickle.loads(row["chunk"]) for row in results}
         outputs: list[Record] = []
         for i in range(len(chunks)):

@@ -487,7 +487,7 @@ def write_vocabulary_map(folder: Path, location: str) -> int | None:
     if tokens is None:
         path.unlink(missing_ok=True)
         return None
-    from pipeline.records import write_text_atomic
+    from pipeline.files import write_text_atomic
 
     write_text_atomic(path, "\t" + " ".join(tokens) + "\n")
     return len(tokens)
@@ -522,7 +522,7 @@ def convert_to_ctranslate2(spec: ModelSpec, config: Config, location: str, force
         except (OSError, ValueError):
             details = {}
         if "target_vocabulary" not in details:
-            from pipeline.records import write_json_atomic
+            from pipeline.files import write_json_atomic
 
             details["target_vocabulary"] = write_vocabulary_map(folder, location)
             write_json_atomic(marker, details)
@@ -542,33 +542,3 @@ def convert_to_ctranslate2(spec: ModelSpec, config: Config, location: str, force
         shutil.rmtree(folder)
     os.replace(staging, folder)  # a half-written conversion is never taken for a whole one
     return folder
-
-
-class ModelRegistry:
-    """Loads each configured model at most once per run, and remembers which could not load."""
-
-    def __init__(self, config: Config):
-        self.config = config
-        self._loaded: dict[str, Seq2SeqModel] = {}
-        self._failed: dict[str, ModelUnavailable] = {}
-        self.loads = 0
-
-    def get(self, spec: ModelSpec, role: str, lazy: bool = False) -> Seq2SeqModel:
-        """The model, loaded once; with lazy, its weights wait until it first generates."""
-        key = spec.key()
-        if key in self._failed:
-            raise self._failed[key]
-        try:
-            if key not in self._loaded:
-                self._loaded[key] = load_seq2seq(spec, role, self.config, lazy=True)
-                self.loads += 1
-            if not lazy:
-                self._loaded[key].ensure_weights()
-        except ModelUnavailable as exc:
-            self._failed[key] = exc
-            raise
-        return self._loaded[key]
-
-    @property
-    def failures(self) -> list[str]:
-        return [str(e) for e in self._failed.values()]

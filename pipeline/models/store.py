@@ -115,7 +115,7 @@ def read_lock(config: Config) -> dict[str, Any]:
 
 
 def _write_lock(config: Config, entries: dict[str, dict[str, Any]]) -> Path:
-    from pipeline.records import write_json_atomic
+    from pipeline.files import write_json_atomic
 
     lock = read_lock(config)
     lock.setdefault("models", {}).update(entries)

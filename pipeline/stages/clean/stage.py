@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pipeline.inputs import Document, SourceText, read_document
+from pipeline.records import CleanRecord
+from pipeline.stages.base import Stage, StageContext
 from pipeline.stages.clean.blocks import page_blocks
 from pipeline.stages.clean.classify import Decision, classify
-from pipeline.inputs import SourceText
-from pipeline.records import CleanRecord
 from pipeline.text import join_paragraphs
 
 EXPLAIN_EXCERPT_CHARS = 160
@@ -30,15 +31,35 @@ def explain_blocks(decision: Decision) -> list[dict]:
     return rows
 
 
-class CleanStage:
-    """Raw document in, CleanRecord out."""
+class CleanStage(Stage):
+    """Input documents in, CleanRecords out: the stage that reads the documents themselves."""
 
     name = "clean"
+    record = CleanRecord
+    consumes = None
+    options = ("workers", "explain")
+    per_document = True
 
-    def __init__(self, explain: bool = False):
-        self.explain = explain
+    def __init__(self, context: StageContext, models=None):
+        super().__init__(context, models)
+        self.explain = context.explain
 
-    def __call__(self, doc_id: str, path: str, source: SourceText) -> CleanRecord:
+    @classmethod
+    def settings(cls, context: StageContext) -> dict:
+        return {"explain": context.explain}  # explained records differ from plain ones
+
+    @classmethod
+    def failed(cls, item: Document, code: str, message: str) -> CleanRecord:
+        record = super().failed(item, code, message)
+        record.source = {"path": str(getattr(item, "path", "")), "sha256": "0" * 64, "format": "text",
+                         "encoding": None}
+        return record
+
+    def __call__(self, batch: list[Document]) -> list[CleanRecord]:
+        return [self.clean(doc.doc_id, str(doc.path), read_document(doc)) for doc in batch]
+
+    def clean(self, doc_id: str, path: str, source: SourceText) -> CleanRecord:
+        """One document's text (already read and decoded) to its clean record."""
         record = CleanRecord(doc_id=doc_id, source={
             "path": path, "sha256": source.sha256, "format": source.format,
             "encoding": source.encoding, "bytes": source.size})

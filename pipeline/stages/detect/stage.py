@@ -24,9 +24,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from pipeline.config import DetectConfig
-from pipeline.stages.detect.langid import UNDETERMINED, Backend, EnsembleSettings, make_backend, normalise_code
 from pipeline.records import CleanRecord, DetectRecord
+from pipeline.stages.base import Stage, StageContext
+from pipeline.stages.detect.langid import UNDETERMINED, Backend, make_backend, normalise_code
 from pipeline.text import head, split_paragraphs
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -66,17 +66,28 @@ def sample(text: str, limit: int) -> str:
     return head(text, limit, (" ",))
 
 
-class DetectStage:
-    """CleanRecord in, DetectRecord out."""
+class DetectStage(Stage):
+    """CleanRecords in, DetectRecords out."""
 
     name = "detect"
+    record = DetectRecord
+    consumes = "clean"
+    section = "detect"
+    options = ("workers", "declared_lang")
+    per_document = True
 
-    def __init__(self, config: DetectConfig, declared_override: str | None = None):
-        self.config = config
-        self.backend: Backend = make_backend(config.backend, config.seed, EnsembleSettings(
-            fast_accept=config.fast_accept, fast_accept_min_letters=config.fast_accept_min_letters,
-            letters_weight=config.letters_weight, candidates_unsure=config.candidates_unsure))
-        self.declared_override = declared_override
+    def __init__(self, context: StageContext, models=None):
+        super().__init__(context, models)
+        config = self.config = context.config.detect
+        self.backend: Backend = make_backend(config.backend, config.seed, config.ensemble())
+        self.declared_override = context.declared_language
+
+    @classmethod
+    def settings(cls, context: StageContext) -> dict:
+        return {"declared_language": context.declared_language}
+
+    def __call__(self, batch: list[CleanRecord]) -> list[DetectRecord]:
+        return [self.detect(record) for record in batch]
 
     def _score_all(self, texts: list[str], n_letters: list[int], declared: str | None) -> list[dict[str, float]]:
         """Scores of the examined paragraphs.
@@ -101,7 +112,8 @@ class DetectStage:
         return [dict(self.backend.scores(text, letters=n, context=context, first=first))
                 for text, n, first in zip(texts, n_letters, firsts, strict=True)]
 
-    def __call__(self, clean: CleanRecord) -> DetectRecord:
+    def detect(self, clean: CleanRecord) -> DetectRecord:
+        """One document's languages."""
         config = self.config
         paragraphs = split_paragraphs(clean.text)
         record = DetectRecord(doc_id=clean.doc_id, title=clean.title, text=clean.text)

@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from pipeline.config import SummarizeConfig
+from pipeline.config import Config
 from pipeline.errors import ModelUnavailable
-from pipeline.models.loading import ModelRegistry, Seq2SeqModel
-from pipeline.records import SummaryRecord, TranslateRecord
+from pipeline.models.loading import Seq2SeqModel
+from pipeline.models.registry import ModelRegistry
+from pipeline.records import DetectRecord, Record, SummaryRecord, TranslateRecord
+from pipeline.stages.base import CPU, MODEL, Stage, StageContext
 from pipeline.text import head, split_paragraphs, split_sentences, stopwords, words
 
 # Weights of the extractive score, chosen on the English and French evaluation sets in
@@ -285,14 +287,33 @@ class _Abstractive:
     done: str | None = None
 
 
-class SummarizeStage:
+class SummarizeStage(Stage):
     """TranslateRecords in (a batch), SummaryRecords out."""
 
     name = "summarize"
+    record = SummaryRecord
+    consumes = "translate"
+    section = "summarize"
+    options = ("device", "workers")
 
-    def __init__(self, config: SummarizeConfig, registry: ModelRegistry):
-        self.config = config
-        self.registry = registry
+    def __init__(self, context: StageContext, models: ModelRegistry | None = None):
+        super().__init__(context, models)
+        self.config = context.config.summarize
+        self.registry = models if models is not None else ModelRegistry(context.config)
+
+    @classmethod
+    def kind(cls, config: Config) -> str:
+        """Extractive summaries only (method extractive, or no model named) are CPU work."""
+        return CPU if config.summarize.method == "extractive" or config.summarize.model is None else MODEL
+
+    @classmethod
+    def take(cls, record: Record) -> TranslateRecord:
+        """Without translate, a document is summarized in its own language: detect's, when it ran."""
+        if isinstance(record, TranslateRecord):
+            return record
+        language = record.language if isinstance(record, DetectRecord) else "und"
+        return TranslateRecord(doc_id=record.doc_id, source_language=language, translated=False,
+                               title=record.title, text=record.text)
 
     def __call__(self, records: list[TranslateRecord]) -> list[SummaryRecord]:
         model, model_problem = None, None

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.workspace import open_database
+
 # Each entry upgrades the schema from the previous version (PRAGMA user_version).
 _MIGRATIONS = [
     """
@@ -55,15 +57,8 @@ class TranslationCache:
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked while a run writes
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            for number, migration in enumerate(_MIGRATIONS[version:], start=version + 1):
-                with db:
-                    db.execute(migration)
-                    db.execute(f"PRAGMA user_version = {number}")
-            self._db = db
+            self._db = open_database(self.path, _MIGRATIONS)
+            self._db.isolation_level = ""  # `with db:` commits each batch of rows
         return self._db
 
     def get_many(self, keys: list[str]) -> dict[str, CachedTranslation]:

@@ -19,19 +19,19 @@ no segment is translated twice, across documents and across runs.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
-from pipeline.stages.translate.cache import TranslationCache, cache_key
-from pipeline.config import ModelSpec, TranslateConfig
+from pipeline.config import Config, ModelSpec
 from pipeline.errors import ModelUnavailable
-from pipeline.models.loading import ModelRegistry, Seq2SeqModel
-from pipeline.records import DetectRecord, TranslateRecord
+from pipeline.models.loading import Seq2SeqModel
+from pipeline.models.registry import ModelRegistry
+from pipeline.records import CleanRecord, DetectRecord, Record, TranslateRecord
+from pipeline.stages.base import MODEL, Stage, StageContext
+from pipeline.stages.translate.cache import TranslationCache, cache_key
 from pipeline.text import join_paragraphs, split_paragraphs, split_sentences
 
 UNDETERMINED = "und"
@@ -39,7 +39,6 @@ TITLE = -1  # the paragraph index of the title in segments
 # A paragraph is routed by its own language only when detect was this sure of it on its own
 # text; below, it follows the document (short or ambiguous paragraphs are often misread).
 PARAGRAPH_CONFIDENCE = 0.9
-CACHE_FILE = Path(".newsum") / "translations.sqlite"
 
 Span = tuple[int, int]
 
@@ -219,17 +218,35 @@ class _Unit:
     segments: list[Segment] = field(default_factory=list)
 
 
-class TranslateStage:
+class TranslateStage(Stage):
     """DetectRecords in (a batch), TranslateRecords out."""
 
     name = "translate"
+    record = TranslateRecord
+    consumes = "detect"
+    section = "translate"
+    options = ("device",)
 
-    def __init__(self, config: TranslateConfig, registry: ModelRegistry, out_dir: str | os.PathLike | None = None):
-        self.config = config
-        self.registry = registry
-        cache_path = config.cache_path or (Path(out_dir) / CACHE_FILE if out_dir is not None else None)
+    def __init__(self, context: StageContext, models: ModelRegistry | None = None):
+        super().__init__(context, models)
+        config = self.config = context.config.translate
+        self.registry = models if models is not None else ModelRegistry(context.config)
+        workspace = context.workspace
+        cache_path = config.cache_path or (workspace.translation_cache_path() if workspace is not None else None)
         self.cache = TranslationCache(cache_path) if config.cache and cache_path else None
         self.generate_calls = 0  # batches sent to a model (the cache's saving shows here)
+
+    @classmethod
+    def kind(cls, config: Config) -> str:
+        return MODEL
+
+    @classmethod
+    def take(cls, record: Record) -> DetectRecord:
+        """Without detect, a document's language is undetermined: it is left untranslated, and says so."""
+        if isinstance(record, CleanRecord):
+            return DetectRecord(doc_id=record.doc_id, title=record.title, text=record.text,
+                                declared_language=record.declared_language)
+        return record
 
     def route(self, language: str) -> tuple[ModelSpec | None, str]:
         if language in self.config.models:

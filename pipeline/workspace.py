@@ -1,0 +1,438 @@
+"""The workspace: everything newsum keeps in an output folder (OUT), and the one module that knows its layout.
+
+    OUT/<document id>/<record file>      the stages' records (clean.json, detect.json, ...)
+    OUT/digest.md, OUT/digest.html       what a reader opens
+    OUT/.newsum/state.sqlite             what each run did, and the key each document-stage ran under
+    OUT/.newsum/translations.sqlite      segments already translated (unless models.yaml names another file)
+    OUT/.newsum/lock                     one run at a time
+
+Records are written atomically (a temporary file beside them, fsynced, renamed into place):
+readers see the old record or the whole new one. The state is written after the record, in
+a transaction, so a run killed between the two leaves a record without its state row, and
+the next run simply redoes that document-stage. Both databases are migrated by `migrate`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError, LockHeld, OutputError
+from pipeline.files import write_json_atomic
+from pipeline.records import Record
+
+STATE_DIR = ".newsum"  # the workspace's own folder inside OUT; never a document id
+STATE_FILE = "state.sqlite"
+TRANSLATION_CACHE_FILE = "translations.sqlite"
+LOCK_FILE = "lock"
+DIGEST_FILES = ("digest.md", "digest.html")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+def migrate(db: sqlite3.Connection, migrations: list[str], path: Path | str) -> None:
+    """Bring a database to the newest schema: migrations[i] takes it from version i to i + 1
+    (PRAGMA user_version), each in its own transaction. A database newer than this newsum is refused."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(migrations):
+        raise ConfigError(f"{path}: schema version {version} is newer than this newsum understands "
+                          f"({len(migrations)}); upgrade newsum")
+    for index in range(version, len(migrations)):
+        db.execute("BEGIN IMMEDIATE")
+        try:  # executescript would commit on its own: one statement at a time
+            for statement in migrations[index].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {index + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def open_database(path: Path, migrations: list[str], *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection to one of the workspace's databases, migrated (or read-only, as it is)."""
+    if readonly:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5, isolation_level=None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked while a run writes
+    migrate(db, migrations, path)
+    return db
+
+
+# The state database. Per document and stage: the key the stage ran under (a hash of the
+# input's content, of the configuration the stage depends on and of the code version), its
+# status, timing and error; per run: when it started and ended, its counts and exit code.
+STATE_MIGRATIONS = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        pid INTEGER,
+        command TEXT,
+        exit_code INTEGER,
+        counts TEXT
+    );
+    CREATE TABLE documents (
+        doc_id TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        size INTEGER,
+        mtime_ns INTEGER,
+        sha256 TEXT,
+        last_run INTEGER
+    );
+    CREATE TABLE doc_stages (
+        doc_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        reasons TEXT,
+        seconds REAL,
+        run_id INTEGER,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (doc_id, stage)
+    );
+    CREATE INDEX doc_stages_status ON doc_stages(status);
+    """,
+]
+
+
+@dataclass(frozen=True)
+class StageState:
+    key: str
+    status: str
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+class State:
+    """The state database of one workspace."""
+
+    def __init__(self, path: Path, *, readonly: bool = False):
+        self.path = path
+        self.db = open_database(path, STATE_MIGRATIONS, readonly=readonly)
+        if not readonly:
+            self.db.execute("PRAGMA synchronous=FULL")
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start_run(self, command: str) -> int:
+        with self.transaction():
+            cursor = self.db.execute("INSERT INTO runs (started_at, pid, command) VALUES (?, ?, ?)",
+                                     (now(), os.getpid(), command))
+        return int(cursor.lastrowid)
+
+    def end_run(self, run_id: int, exit_code: int, counts: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE runs SET ended_at = ?, exit_code = ?, counts = ? WHERE id = ?",
+                            (now(), exit_code, json.dumps(counts), run_id))
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT id, started_at, ended_at, pid, command, exit_code, counts FROM runs "
+                               "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"id": r[0], "started_at": r[1], "ended_at": r[2], "pid": r[3], "command": r[4],
+                 "exit_code": r[5], "counts": json.loads(r[6]) if r[6] else None} for r in rows]
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def known_sha(self, doc_id: str, size: int, mtime_ns: int) -> str | None:
+        """The content hash seen last time, when size and modification time are unchanged."""
+        row = self.db.execute("SELECT sha256 FROM documents WHERE doc_id = ? AND size = ? AND mtime_ns = ?",
+                              (doc_id, size, mtime_ns)).fetchone()
+        return row[0] if row else None
+
+    def see_documents(self, rows: list[tuple[str, str, int, int, str | None]], run_id: int) -> None:
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO documents (doc_id, path, size, mtime_ns, sha256, last_run) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(doc_id) DO UPDATE SET path = excluded.path, size = excluded.size, "
+                "mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, last_run = excluded.last_run",
+                [(*row, run_id) for row in rows])
+
+    def unseen_documents(self, run_id: int) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT doc_id, path FROM documents WHERE last_run IS NOT ? ORDER BY doc_id",
+                               (run_id,)).fetchall()
+
+    def forget_documents(self, doc_ids: list[str]) -> None:
+        with self.transaction():
+            self.db.executemany("DELETE FROM documents WHERE doc_id = ?", [(d,) for d in doc_ids])
+            self.db.executemany("DELETE FROM doc_stages WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+    # -- stages -----------------------------------------------------------------------------
+
+    def stage_states(self, doc_ids: list[str]) -> dict[tuple[str, str], StageState]:
+        out: dict[tuple[str, str], StageState] = {}
+        for start in range(0, len(doc_ids), 500):
+            chunk = doc_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, stage, key, status in self.db.execute(
+                    f"SELECT doc_id, stage, key, status FROM doc_stages WHERE doc_id IN ({marks})", chunk):
+                out[(doc_id, stage)] = StageState(key, status)
+        return out
+
+    def record_stages(self, rows: list[tuple[str, str, str, str, str | None, list[str], float]], run_id: int) -> None:
+        """(doc_id, stage, key, status, error, degraded reasons, seconds) for records already on disk."""
+        stamp = now()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO doc_stages (doc_id, stage, key, status, error, reasons, seconds, run_id, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(doc_id, stage) DO UPDATE SET key = excluded.key, "
+                "status = excluded.status, error = excluded.error, reasons = excluded.reasons, "
+                "seconds = excluded.seconds, run_id = excluded.run_id, updated_at = excluded.updated_at",
+                [(d, s, k, st, e, json.dumps(r) if r else None, sec, run_id, stamp)
+                 for d, s, k, st, e, r, sec in rows])
+
+    def forget_stage(self, doc_id: str, stage: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM doc_stages WHERE doc_id = ? AND stage = ?", (doc_id, stage))
+
+    def problems(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT doc_id, stage, status, error, reasons, run_id, updated_at FROM doc_stages "
+                               "WHERE status != 'ok' ORDER BY doc_id, stage").fetchall()
+        return [{"doc_id": r[0], "stage": r[1], "status": r[2], "error": r[3],
+                 "reasons": json.loads(r[4]) if r[4] else [], "run_id": r[5], "updated_at": r[6]} for r in rows]
+
+
+# -- the lock ----------------------------------------------------------------------------------
+
+class RunLock:
+    """One run at a time per OUT: an flock(2) on the lock file, released by the kernel when its
+    holder dies (even by SIGKILL), so a lock left by a dead run is simply taken over. The file
+    holds the holder's pid and start time, for the message a second run prints."""
+
+    def __init__(self, path: Path, out_dir: Path):
+        self.path = path
+        self.out_dir = out_dir
+        self.fd: int | None = None
+        self.previous_holder: dict | None = None  # a dead run's lock that was taken over
+
+    def _holder(self) -> dict:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self, wait_seconds: float = 0.0) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    holder = self._holder()
+                    who = f"pid {holder.get('pid', '?')}, started {holder.get('started_at', '?')}"
+                    waited = f" after waiting {wait_seconds:g} s" if wait_seconds else ""
+                    raise LockHeld(f"{self.out_dir}: another newsum run ({who}) is using this "
+                                   f"output folder{waited}; wait for it or use --wait SECONDS") from None
+                time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
+        stale = self._holder()
+        if stale.get("pid") and stale.get("pid") != os.getpid():
+            self.previous_holder = stale  # its process is gone: the kernel released its flock
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started_at": now()}).encode(), 0)
+        os.fsync(fd)
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# -- the workspace -------------------------------------------------------------------------------
+
+class Workspace:
+    """One output folder: its records, its digest, its lock and its databases."""
+
+    def __init__(self, out_dir: str | os.PathLike):
+        self.root = Path(out_dir)
+        self.state_dir = self.root / STATE_DIR
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    # -- places ---------------------------------------------------------------------------
+
+    def record_path(self, doc_id: str, record_type: type[Record]) -> Path:
+        return self.root / doc_id / record_type.file
+
+    def digest_paths(self) -> tuple[Path, Path]:
+        return self.root / DIGEST_FILES[0], self.root / DIGEST_FILES[1]
+
+    def translation_cache_path(self) -> Path:
+        return self.state_dir / TRANSLATION_CACHE_FILE
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    def has_state(self) -> bool:
+        return self.state_path.is_file()
+
+    # -- records ----------------------------------------------------------------------------
+
+    def write(self, record: Record) -> Path:
+        path = self.record_path(record.doc_id, type(record))
+        try:
+            write_json_atomic(path, record.to_dict())
+        except OSError as exc:
+            raise OutputError(f"{self.root}: cannot write records: {exc.strerror or exc}") from None
+        return path
+
+    def read(self, doc_id: str, record_type: type[Record]) -> Record | None:
+        """A document's record of that type, or None when there is none."""
+        try:
+            with open(self.record_path(doc_id, record_type), encoding="utf-8") as fh:
+                data = json.load(fh)
+        except FileNotFoundError:
+            return None
+        return record_type.from_dict(data)
+
+    def has(self, doc_id: str, record_type: type[Record]) -> bool:
+        return self.record_path(doc_id, record_type).is_file()
+
+    def remove(self, doc_id: str, record_type: type[Record]) -> None:
+        try:
+            self.record_path(doc_id, record_type).unlink()
+        except FileNotFoundError:
+            pass
+
+    def documents_with(self, record_type: type[Record]) -> Iterator[str]:
+        """The ids of the documents that have a record of that type, in sorted order."""
+        for path in sorted(self.root.rglob(record_type.file)):
+            rel = path.parent.relative_to(self.root)
+            if rel.parts and not any(part.startswith(".") for part in rel.parts):
+                yield "/".join(rel.parts)
+
+    def all_records(self, record_types: Iterable[type[Record]]) -> dict[str, dict[str, dict[str, Any]]]:
+        """{doc id: {stage: record as a dict}} for every readable record of these types, in id order
+        and, per document, in the order of `record_types`; a file that does not parse, or holds
+        another stage's record, is passed over."""
+        record_types = list(record_types)
+        by_file = {t.file: t for t in record_types}
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for path in sorted(self.root.rglob("*.json")):
+            record_type = by_file.get(path.name)
+            rel = path.parent.relative_to(self.root)
+            if record_type is None or not rel.parts or any(part.startswith(".") for part in rel.parts):
+                continue
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("stage") == record_type.stage:
+                found.setdefault("/".join(rel.parts), {})[record_type.stage] = data
+        order = [t.stage for t in record_types]
+        return {doc_id: {stage: records[stage] for stage in order if stage in records}
+                for doc_id, records in sorted(found.items())}
+
+    def prune(self, doc_ids: Iterable[str], record_types: Iterable[type[Record]]) -> None:
+        """Delete the records of these documents, and their folders once empty (never anything else)."""
+        record_types = list(record_types)
+        for doc_id in doc_ids:
+            for record_type in record_types:
+                self.remove(doc_id, record_type)
+            folder = self.root / doc_id
+            while folder != self.root and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
+
+    def remove_stale_temporaries(self, record_types: Iterable[type[Record]]) -> int:
+        """Remove the temporary files of record writes that a killed run left behind (hidden
+        `.clean.json.<random>.tmp` beside the records); returns how many. Call it only under the
+        run lock, when no write can be in progress. Other files are never touched."""
+        prefixes = tuple(f".{t.file}." for t in record_types)
+        removed = 0
+        for root, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d != STATE_DIR]
+            for name in files:
+                if name.endswith(".tmp") and name.startswith(prefixes):
+                    try:
+                        os.unlink(os.path.join(root, name))
+                        removed += 1
+                    except OSError:
+                        pass
+        return removed
+
+    # -- the lock and the state ----------------------------------------------------------------
+
+    def lock(self) -> RunLock:
+        return RunLock(self.state_dir / LOCK_FILE, self.root)
+
+    def open_state(self) -> State:
+        """The state database, created or migrated, for a run."""
+        try:
+            return State(self.state_path)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise OutputError(f"{self.root}: cannot write the state database: {getattr(exc, 'strerror', None) or exc}") from None
+
+    def read_state(self) -> State | None:
+        """The state database opened read-only, or None when no run has written one."""
+        if not self.has_state():
+            return None
+        return State(self.state_path, readonly=True)
+
+    def last_run(self) -> dict[str, Any] | None:
+        """The newest run in the state, when there is one and it can be read."""
+        try:
+            state = self.read_state()
+        except sqlite3.Error:
+            return None
+        if state is None:
+            return None
+        try:
+            runs = state.runs(1)
+        except sqlite3.Error:
+            return None
+        finally:
+            state.close()
+        if not runs:
+            return None
+        run = dict(runs[0])
+        run["documents"] = (run.get("counts") or {}).get("documents")
+        return run
