@@ -29,7 +29,10 @@ from pipeline.errors import ConfigError, LockHeld, OutputError
 from pipeline.files import write_json_atomic
 from pipeline.records import Record
 
-STATE_DIR = ".newsum"  # the workspace's own folder inside OUT; never a document id
+# newsum's own folder inside a folder it shares: OUT (the state, never a document id) and
+# the model cache that models.yaml's cache_dir names (CTranslate2 conversions).
+NEWSUM_DIR = ".newsum"
+STATE_DIR = NEWSUM_DIR
 STATE_FILE = "state.sqlite"
 TRANSLATION_CACHE_FILE = "translations.sqlite"
 LOCK_FILE = "lock"

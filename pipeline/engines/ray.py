@@ -10,7 +10,8 @@ documents of a window, with Ray Data:
 
 Batches are cut on the driver, `--batch-size` documents each, so an actor sees exactly the
 documents the local engine would hand its stage together (and gives the same records).
-Records travel pickled: they are Python objects, not columns.
+Records travel pickled (with Ray's cloudpickle, so that the records of a stage registered
+from outside the package travel too): they are Python objects, not columns.
 
 `import ray` happens here only, and this module is imported only for `--engine ray`.
 """
@@ -70,7 +71,9 @@ def _cpu_batches(batch: dict, stage: type[Stage], context: StageContext) -> dict
 
     if stage.name not in _task_stages:
         _task_stages[stage.name] = stage(context)  # CPU stages load no model
-    outputs = [pickle.dumps(compute(_task_stages[stage.name], pickle.loads(chunk))) for chunk in batch["chunk"]]
+    from ray import cloudpickle
+
+    outputs = [cloudpickle.dumps(compute(_task_stages[stage.name], pickle.loads(chunk))) for chunk in batch["chunk"]]
     return {"index": batch["index"], "chunk": np.array(outputs, dtype=object)}
 
 
@@ -84,8 +87,9 @@ class ModelStageActor:
 
     def __call__(self, batch: dict) -> dict:
         import numpy as np
+        from ray import cloudpickle
 
-        outputs = [pickle.dumps(compute(self.stage, pickle.loads(chunk))) for chunk in batch["chunk"]]
+        outputs = [cloudpickle.dumps(compute(self.stage, pickle.loads(chunk))) for chunk in batch["chunk"]]
         return {"index": batch["index"], "chunk": np.array(outputs, dtype=object)}
 
 
@@ -145,7 +149,7 @@ class RayEngine(Engine):
             return []
         size = self.batch_size
         chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
-        rows = [{"index": i, "chunk": pickle.dumps(chunk)} for i, chunk in enumerate(chunks)]
+        rows = [{"index": i, "chunk": self.ray.cloudpickle.dumps(chunk)} for i, chunk in enumerate(chunks)]
         data = self.ray.data.from_items(rows, override_num_blocks=len(rows))
         if stage.kind(self.context.config) == CPU:
             data = data.map_batches(_cpu_batches, batch_size=1, batch_format="numpy",

@@ -77,7 +77,9 @@ def snapshot_commit(folder: str | os.PathLike) -> str | None:
 def newsum_home(config: Config) -> Path:
     """Where newsum keeps what it derives from models (CTranslate2 conversions), beside the HF cache."""
     if config.cache_dir:
-        return Path(config.cache_dir) / ".newsum"  # inside the cache models.yaml names, out of its listing
+        from pipeline.workspace import NEWSUM_DIR
+
+        return Path(config.cache_dir) / NEWSUM_DIR  # inside the cache models.yaml names, out of its listing
     hf_home = os.environ.get("HF_HOME")
     if not hf_home:
         from huggingface_hub import constants
