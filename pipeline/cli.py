@@ -12,17 +12,37 @@ import click
 
 from pipeline import __version__
 from pipeline import stages as registry
-from pipeline.errors import NewsumError, OutputError, UsageError
+from pipeline.errors import EXIT_INTERRUPTED, EXIT_USAGE, NewsumError, OutputError, UsageError
 
 EXIT_CODES_HELP = """\b
-Exit codes:
+Exit codes (a run's code tells the state of OUT after it, not only
+what it redid: while a document is failed or degraded, every run says so):
   0  every document went through every stage
   1  usage or configuration error, or OUT cannot be written
-  2  some documents failed (bad input, no article text)
-  3  some stages degraded (a model missing, a language left
+  2  some documents are failed (bad input, no article text)
+  3  some documents are degraded (a model missing, a language left
      untranslated), none failed
   4  another run holds the lock on OUT
-  130 interrupted (SIGINT/SIGTERM) after finishing the documents in hand"""
+  130 interrupted (SIGINT/SIGTERM); rerun to do the rest"""
+
+
+class NewsumGroup(click.Group):
+    """click, with newsum's exit codes: a usage error is 1 (click's own is 2, which newsum
+    gives to failed documents), and an interrupt is 130, with one line, not "Aborted!"."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.Abort:
+            click.echo("newsum: interrupted; rerun to do the rest", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(message: str, code: int) -> None:
@@ -52,7 +72,7 @@ def _load_config(path: str | None):
     return load_config(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+@click.group(cls=NewsumGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="newsum")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
@@ -83,7 +103,8 @@ def _out_option(func):
 
 def _config_option(func):
     return click.option("--config", "-c", "config_path", type=click.Path(dir_okay=False),
-                        help="models.yaml to use (default: ./models.yaml).")(func)
+                        help="models.yaml to use (default: ./models.yaml, else the one beside newsum's "
+                             "own files in a checkout, else built-in defaults).")(func)
 
 
 
@@ -109,8 +130,9 @@ _RUN_OPTIONS = {
     "log_format": click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                                help="Format of log lines (json: one object per line)."),
     # Options a stage declares it reads (Stage.options): a command offers those of its stages.
-    "declared_lang": click.option("--declared-lang",
-                                  help="The language the pages claim (ISO 639-1); recorded, not trusted."),
+    "declared_lang": click.option("--declared-lang", callback=lambda ctx, param, value: _declared(value),
+                                  help="The language the pages claim (ISO 639-1, e.g. it or fr-FR); recorded, "
+                                       "not trusted."),
     "workers": click.option("--workers", "-j", type=click.IntRange(1), default=None,
                             help="Processes for the CPU stages.  [default: number of cores]"),
     "device": click.option("--device", help="Where models run: auto (cuda when present, else cpu), cpu, cuda or "
@@ -119,6 +141,17 @@ _RUN_OPTIONS = {
                             help="Record in clean.json, per block, the decision and the signals behind it."),
 }
 _COMMON = ("batch_size", "wait", "quiet", "log_file", "log_format")
+
+
+def _declared(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from pipeline.stages.detect.stage import declared_code
+
+    code = declared_code(value)
+    if code is None or len(code) != 2:
+        raise click.BadParameter(f"{value[:40]!r} is not an ISO 639-1 language code (e.g. it, fr, en-GB)")
+    return code
 
 
 def _run_options(stage_names: list[str]):
@@ -283,6 +316,11 @@ def _single_stage(name: str, doc: str):
     @_run_options([name])
     @handle_errors
     def command(out, config_path, **common):
+        from pipeline.workspace import Workspace
+
+        if not Workspace(out).has_state():  # nothing is written in a folder that is not an OUT
+            raise UsageError(f"{out}: not a newsum output folder (no earlier run wrote here); "
+                             f"run `newsum run INPUT --out {out}` first")
         common["nothing_message"] = f"{out}: no {consumed} records to read; run the earlier stages first"
         _execute(out, [stage], config_path, common,
                  lambda runner: runner.run_from_records(command=_command_line()))
@@ -300,18 +338,21 @@ _single_stage("summarize", "Summarize each document, with key points and provena
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.option("--runs", default=5, show_default=True, type=click.IntRange(1), help="How many recent runs to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines (every document-stage, and the causes).")
+@click.option("--verbose", "-v", is_flag=True, help="List every failed or degraded document-stage, not only the causes.")
 @handle_errors
-def status(out, runs, as_json):
-    """What the last runs on OUT did, and which documents failed or degraded.
+def status(out, runs, as_json, verbose):
+    """What the last runs on OUT did, and what is failed or degraded now.
 
     \b
     For each run: start, end, exit code, documents and counts per stage
     (ok, degraded, failed, skipped = unchanged since the previous run).
-    Then every document-stage whose last result was not ok, with the reason.
+    Then what is wrong now, one line per cause with how many documents it
+    concerns and a few of them (--verbose: every document-stage).
     """
     import json
 
+    from pipeline.report import group_causes
     from pipeline.workspace import Workspace
 
     state = Workspace(out).read_state()
@@ -321,6 +362,12 @@ def status(out, runs, as_json):
         data = {"runs": state.runs(runs), "problems": state.problems()}
     finally:
         state.close()
+    order = {name: i for i, name in enumerate(registry.names())}
+    data["problems"].sort(key=lambda p: (p["doc_id"], order.get(p["stage"], len(order))))
+    causes = group_causes([(p["doc_id"], p["stage"], p["status"], reason) for p in data["problems"]
+                           for reason in ([p["error"]] if p["error"] else p["reasons"] or [""])])
+    data["causes"] = [{"stage": stage, "status": status, "reason": reason, "documents": len(docs), "examples": docs[:5]}
+                      for (stage, status, reason), docs in causes]
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -338,10 +385,16 @@ def status(out, runs, as_json):
             click.echo(f"    {stage:9} {parts}")
     if not data["problems"]:
         click.echo("no failed or degraded documents")
-    order = {name: i for i, name in enumerate(registry.names())}
-    for problem in sorted(data["problems"], key=lambda p: (p["doc_id"], order.get(p["stage"], len(order)))):
-        reason = problem["error"] or "; ".join(problem["reasons"])
-        click.echo(f"{problem['status']:8} {problem['doc_id']} [{problem['stage']}]: {reason}")
+    elif verbose:
+        for problem in data["problems"]:
+            reason = problem["error"] or "; ".join(problem["reasons"])
+            click.echo(f"{problem['status']:8} {problem['doc_id']} [{problem['stage']}]: {reason}")
+    else:
+        for cause in data["causes"]:
+            n = cause["documents"]
+            examples = ", ".join(cause["examples"][:3]) + (f" and {n - 3} more" if n > 3 else "")
+            click.echo(f"{cause['stage']} {cause['status']} for {n} document{'s' if n != 1 else ''} "
+                       f"({examples}): {cause['reason']}")
 
 
 @main.command()
@@ -375,11 +428,12 @@ def models_list(config_path):
     Shows each model's role, id and pinned revision, whether it is in the
     Hugging Face cache (or its local folder exists), its size and resolved
     commit, and for backend ctranslate2 whether it has been converted.
-    Never touches the network.
+    Never touches the network. Exit code 3 when some model is missing.
     """
     from pipeline.models.store import model_states
 
     config = _load_config(config_path)
+    missing = 0
     for state in model_states(config):
         spec = state.spec
         name = spec.model + (f"@{spec.revision}" if spec.revision else "")
@@ -395,7 +449,17 @@ def models_list(config_path):
                          if state.conversion_size else f"; {state.conversion}")
         else:
             line = f"missing: {state.where}"
+            missing += 1
         click.echo(f"{state.role:28} {name}  {line}")
+    from pipeline.models.loading import hub_cache_dir
+
+    click.echo(f"Hugging Face cache looked in: {hub_cache_dir(config)}")
+    if missing:
+        from pipeline.errors import EXIT_DEGRADED
+
+        click.echo(f"{missing} model{'s' if missing != 1 else ''} missing: runs degrade where they are needed; "
+                   "`newsum models pull` on a connected machine fetches them", err=True)
+        sys.exit(EXIT_DEGRADED)
 
 
 @models.command("pull")

@@ -97,33 +97,50 @@ class Reporter:
         self._bars.clear()
 
     def finish(self, result) -> None:
-        """Stage lines (off a terminal), the summary line, and one paragraph on what degraded."""
+        """Stage lines (off a terminal), the summary line, then one line per cause of what is
+        failed or degraded in OUT (this run's and what earlier runs left), with counts."""
         self.close()
         for stage in result.stages:
-            counts = result.counts[stage]
+            counts = result.counts.get(stage, Counter())
             parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()) if n)
             event(logging.INFO, f"{stage}: {parts or 'nothing to do'}", file_only=self.bars_enabled,
                   event="stage", stage=stage, counts=dict(counts))
         docs = result.documents
-        problem_docs = {d for d, *_ in result.problems}
+        problem_docs = {d for d, *_ in result.current_problems}
         line = (f"{docs} document{'s' if docs != 1 else ''} in {result.seconds:.1f} s: "
                 f"{docs - len(problem_docs)} ok, {result.degraded_docs} degraded, {result.failed_docs} failed")
+        earlier = result.earlier_problem_docs
+        if earlier:
+            line += f" ({earlier} of them unchanged since an earlier run)"
         if result.skipped:
             reasons = ", ".join(f"{r}: {n}" for r, n in sorted(result.skipped.items()))
             skipped = sum(result.skipped.values())
             line += f"; {skipped} file{'s' if skipped != 1 else ''} skipped ({reasons})"
         if result.interrupted:
-            line += "; interrupted: the documents in hand were finished, rerun to do the rest"
-        event(logging.WARNING, line, event="summary", **result.counts_dict())
+            line += ("; interrupted: the stage in hand was finished for its batch of documents, "
+                     "rerun to do the rest")
+        quiet_level = logging.WARNING if not self.quiet else logging.INFO
+        level = logging.WARNING if problem_docs or result.interrupted else logging.INFO
+        event(max(level, logging.INFO if not self.quiet else logging.WARNING), line, event="summary",
+              **result.counts_dict())
         if result.removed:
             verb = "their records were removed (--prune)" if result.pruned else "their records are kept (--prune removes them)"
-            event(logging.WARNING if not self.quiet else logging.INFO,
+            event(quiet_level,
                   f"{len(result.removed)} document{'s' if len(result.removed) != 1 else ''} no longer in the input; {verb}: "
                   + ", ".join(d for d, _ in result.removed[:5]) + (" …" if len(result.removed) > 5 else ""),
                   event="removed", documents=[d for d, _ in result.removed])
-        degraded = Counter((stage, reason) for _, stage, status, reason in result.problems if status == "degraded")
-        if degraded:
-            parts = [f"{stage} degraded for {n} document{'s' if n != 1 else ''}: {reason}"
-                     for (stage, reason), n in sorted(degraded.items(), key=lambda kv: -kv[1])]
-            event(logging.WARNING if not self.quiet else logging.INFO,
-                  "Degraded: " + " ".join(p if p.endswith(".") else p + "." for p in parts), event="degraded")
+        for (stage, status, reason), doc_ids in group_causes(result.current_problems):
+            n = len(doc_ids)
+            examples = ", ".join(doc_ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
+            event(quiet_level, f"{stage} {status} for {n} document{'s' if n != 1 else ''} ({examples}): {reason}",
+                  event="cause", stage=stage, status=status, reason=reason, documents=doc_ids)
+
+
+def group_causes(problems) -> list[tuple[tuple[str, str, str], list[str]]]:
+    """(stage, status, reason) → the documents it concerns, most documents first: one line per cause."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for doc_id, stage, status, reason in problems:
+        docs = groups.setdefault((stage, status, reason), [])
+        if doc_id not in docs:
+            docs.append(doc_id)
+    return sorted(groups.items(), key=lambda kv: (kv[0][1] != "failed", -len(kv[1]), kv[0]))

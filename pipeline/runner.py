@@ -25,7 +25,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.config import Config
 from pipeline.engines.base import Engine
-from pipeline.errors import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from pipeline.errors import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NewsumError
 from pipeline.inputs import Discovery, Document
 from pipeline.records import DEGRADED, FAILED, Record
 from pipeline.stages import get as get_stage
@@ -50,10 +50,18 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    """What a run did: counts per stage and status, and what failed or degraded, and why."""
+    """What a run did (counts per stage and status), and what is wrong in OUT after it.
+
+    `problems` are the failures and degradations this run produced; `outstanding`, once the
+    run has ended, every document-stage of the run's documents and stages whose latest
+    result is not ok, from this run or an earlier one. The exit code and the summary speak
+    of `outstanding`: a night that redid nothing still says that 8 documents are degraded.
+    """
 
     counts: dict[str, Counter] = field(default_factory=dict)
     problems: list[tuple[str, str, str, str]] = field(default_factory=list)  # doc, stage, status, reason
+    outstanding: list[tuple[str, str, str, str]] | None = None
+    abort_code: int | None = None  # the exit code of a run that stopped on an error
     documents: int = 0
     skipped: Counter = field(default_factory=Counter)
     removed: list[tuple[str, str]] = field(default_factory=list)
@@ -72,13 +80,22 @@ class RunResult:
                 self.problems.append((record.doc_id, record.stage, DEGRADED, reason))
 
     @property
+    def current_problems(self) -> list[tuple[str, str, str, str]]:
+        return self.problems if self.outstanding is None else self.outstanding
+
+    @property
     def failed_docs(self) -> int:
-        return len({d for d, _, status, _ in self.problems if status == FAILED})
+        return len({d for d, _, status, _ in self.current_problems if status == FAILED})
 
     @property
     def degraded_docs(self) -> int:
-        failed = {d for d, _, status, _ in self.problems if status == FAILED}
-        return len({d for d, _, status, _ in self.problems if status == DEGRADED} - failed)
+        failed = {d for d, _, status, _ in self.current_problems if status == FAILED}
+        return len({d for d, _, status, _ in self.current_problems if status == DEGRADED} - failed)
+
+    @property
+    def earlier_problem_docs(self) -> int:
+        """Documents failed or degraded in OUT that this run did not touch (unchanged since)."""
+        return len({d for d, *_ in self.current_problems} - {d for d, *_ in self.problems})
 
     @property
     def stage_work(self) -> int:
@@ -87,6 +104,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        if self.abort_code is not None:
+            return self.abort_code
         if self.interrupted:
             return EXIT_INTERRUPTED
         if self.failed_docs:
@@ -100,7 +119,7 @@ class RunResult:
                 "stages": {s: dict(self.counts.get(s, {})) for s in self.stages},
                 "failed_documents": self.failed_docs, "degraded_documents": self.degraded_docs,
                 "skipped_files": dict(self.skipped), "removed_documents": len(self.removed),
-                "interrupted": self.interrupted}
+                "interrupted": self.interrupted, "aborted": self.abort_code is not None}
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -147,6 +166,13 @@ class Runner:
         self.run_id: int | None = None
         self.engine.start(self.stages, context)
         self._stage_keys = {stage.name: stage.key(context) for stage in self.stages}
+        self._environments: dict[str, str | None] = {}
+
+    def environment(self, stage: type[Stage]) -> str | None:
+        """The stage's environment fingerprint, looked up once per run and only when asked."""
+        if stage.name not in self._environments:
+            self._environments[stage.name] = stage.environment(self.context)
+        return self._environments[stage.name]
 
     def key(self, stage: type[Stage], content: str | None) -> str:
         """What a stage's output depends on: the content, the configuration of the chain, the code."""
@@ -170,7 +196,8 @@ class Runner:
                     self.state.forget_documents(doc_ids)
                     result.pruned = True
 
-        result = self._drive(documents, command, self._run_batch, finish)
+        result = self._drive(documents, command, self._run_batch, finish,
+                             outstanding=lambda: self.state.problems(seen_in_run=self.run_id))
         if discovery is not None:
             result.skipped = discovery.skipped
         return result
@@ -192,11 +219,23 @@ class Runner:
                 inputs.append(previous)
             self._emit_all(self.engine.apply(stage, inputs), self._manual_key, result)
 
-        return self._drive(self.workspace.documents_with(consumed.record), command, run_batch)
+        done: list[str] = []
+
+        def outstanding() -> list[dict]:
+            return self.state.problems(doc_ids=done)
+
+        def run_and_note(batch: list[str], result: RunResult) -> None:
+            done.extend(batch)
+            run_batch(batch, result)
+
+        return self._drive(self.workspace.documents_with(consumed.record), command, run_and_note,
+                           outstanding=outstanding)
 
     def _drive(self, items: Iterable, command: str, run_batch: Callable[[list, RunResult], None],
-               finish: Callable[[RunResult], None] | None = None) -> RunResult:
-        """Open the state, feed windows of items to `run_batch` until done or stopped, close."""
+               finish: Callable[[RunResult], None] | None = None, *,
+               outstanding: Callable[[], list[dict]] | None = None) -> RunResult:
+        """Open the state, feed windows of items to `run_batch` until done or stopped, close.
+        A run that stops on an error records that error's exit code in the state."""
         result = RunResult(stages=[s.name for s in self.stages])
         started = time.perf_counter()
         self.state = self.workspace.open_state()
@@ -210,6 +249,21 @@ class Runner:
             result.interrupted = self.stop_requested
             if not result.interrupted and finish is not None:
                 finish(result)
+            if not result.interrupted and outstanding is not None:
+                names = set(result.stages)
+                result.outstanding = [
+                    (row["doc_id"], row["stage"], row["status"], reason)
+                    for row in outstanding() if row["stage"] in names
+                    for reason in ([row["error"]] if row["status"] == FAILED else row["reasons"] or [""])]
+        except KeyboardInterrupt:
+            result.abort_code = EXIT_INTERRUPTED
+            raise
+        except NewsumError as exc:
+            result.abort_code = exc.exit_code
+            raise
+        except BaseException:
+            result.abort_code = EXIT_USAGE
+            raise
         finally:
             result.model_loads = self.engine.model_loads
             result.seconds = time.perf_counter() - started
@@ -252,6 +306,8 @@ class Runner:
                 fresh = (before is not None and before.key == keys[doc.doc_id][stage.name]
                          and not self.options.force
                          and not (self.options.retry_failed and before.status == FAILED)
+                         # degraded for want of something (a model) that may be there now
+                         and not (before.status == DEGRADED and before.environment != self.environment(stage))
                          and self.workspace.has(doc.doc_id, stage.record))
                 if not fresh:
                     first[doc.doc_id] = index
@@ -301,9 +357,10 @@ class Runner:
             self.workspace.write(record)
             result.add(record)
             self.on_record(record)
+            environment = self.environment(get_stage(record.stage)) if record.status == DEGRADED else None
             rows.append((record.doc_id, record.stage, key_for(record), record.status,
                          record.error["message"] if record.error else None,
-                         record.report.get("degraded", []), record.timings.get("seconds", 0.0)))
+                         record.report.get("degraded", []), record.timings.get("seconds", 0.0), environment))
         if rows and self.state is not None:
             self.state.record_stages(rows, self.run_id)
 

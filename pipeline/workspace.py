@@ -112,6 +112,9 @@ STATE_MIGRATIONS = [
     );
     CREATE INDEX doc_stages_status ON doc_stages(status);
     """,
+    # What outside the configuration a degraded document-stage lacked (which models were
+    # present): when it changes, the document-stage is redone.
+    "ALTER TABLE doc_stages ADD COLUMN environment TEXT",
 ]
 
 
@@ -119,6 +122,7 @@ STATE_MIGRATIONS = [
 class StageState:
     key: str
     status: str
+    environment: str | None = None
 
 
 class _Transaction:
@@ -200,30 +204,48 @@ class State:
         for start in range(0, len(doc_ids), 500):
             chunk = doc_ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for doc_id, stage, key, status in self.db.execute(
-                    f"SELECT doc_id, stage, key, status FROM doc_stages WHERE doc_id IN ({marks})", chunk):
-                out[(doc_id, stage)] = StageState(key, status)
+            for doc_id, stage, key, status, environment in self.db.execute(
+                    f"SELECT doc_id, stage, key, status, environment FROM doc_stages WHERE doc_id IN ({marks})",
+                    chunk):
+                out[(doc_id, stage)] = StageState(key, status, environment)
         return out
 
-    def record_stages(self, rows: list[tuple[str, str, str, str, str | None, list[str], float]], run_id: int) -> None:
-        """(doc_id, stage, key, status, error, degraded reasons, seconds) for records already on disk."""
+    def record_stages(self, rows: list[tuple[str, str, str, str, str | None, list[str], float, str | None]],
+                      run_id: int) -> None:
+        """(doc_id, stage, key, status, error, degraded reasons, seconds, environment) for records already on disk."""
         stamp = now()
         with self.transaction():
             self.db.executemany(
-                "INSERT INTO doc_stages (doc_id, stage, key, status, error, reasons, seconds, run_id, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(doc_id, stage) DO UPDATE SET key = excluded.key, "
-                "status = excluded.status, error = excluded.error, reasons = excluded.reasons, "
-                "seconds = excluded.seconds, run_id = excluded.run_id, updated_at = excluded.updated_at",
-                [(d, s, k, st, e, json.dumps(r) if r else None, sec, run_id, stamp)
-                 for d, s, k, st, e, r, sec in rows])
+                "INSERT INTO doc_stages (doc_id, stage, key, status, error, reasons, seconds, run_id, updated_at, "
+                "environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(doc_id, stage) DO UPDATE SET "
+                "key = excluded.key, status = excluded.status, error = excluded.error, reasons = excluded.reasons, "
+                "seconds = excluded.seconds, run_id = excluded.run_id, updated_at = excluded.updated_at, "
+                "environment = excluded.environment",
+                [(d, s, k, st, e, json.dumps(r) if r else None, sec, run_id, stamp, env)
+                 for d, s, k, st, e, r, sec, env in rows])
 
     def forget_stage(self, doc_id: str, stage: str) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM doc_stages WHERE doc_id = ? AND stage = ?", (doc_id, stage))
 
-    def problems(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT doc_id, stage, status, error, reasons, run_id, updated_at FROM doc_stages "
-                               "WHERE status != 'ok' ORDER BY doc_id, stage").fetchall()
+    def problems(self, *, seen_in_run: int | None = None, doc_ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """The document-stages whose latest result is not ok: all of them, those of the documents
+        a run saw in its input (`seen_in_run`), or those of the documents named."""
+        columns = "s.doc_id, s.stage, s.status, s.error, s.reasons, s.run_id, s.updated_at"
+        if doc_ids is not None:
+            rows = []
+            for start in range(0, len(doc_ids), 500):
+                chunk = doc_ids[start:start + 500]
+                rows += self.db.execute(f"SELECT {columns} FROM doc_stages s WHERE s.status != 'ok' AND s.doc_id "
+                                        f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            rows.sort(key=lambda r: (r[0], r[1]))
+        elif seen_in_run is not None:
+            rows = self.db.execute(f"SELECT {columns} FROM doc_stages s JOIN documents d ON d.doc_id = s.doc_id "
+                                   "WHERE s.status != 'ok' AND d.last_run = ? ORDER BY s.doc_id, s.stage",
+                                   (seen_in_run,)).fetchall()
+        else:
+            rows = self.db.execute(f"SELECT {columns} FROM doc_stages s WHERE s.status != 'ok' "
+                                   "ORDER BY s.doc_id, s.stage").fetchall()
         return [{"doc_id": r[0], "stage": r[1], "status": r[2], "error": r[3],
                  "reasons": json.loads(r[4]) if r[4] else [], "run_id": r[5], "updated_at": r[6]} for r in rows]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -68,6 +68,21 @@ def local_status(spec: ModelSpec, config: Config) -> tuple[bool, str, int]:
     if path is None:
         return False, "not in the Hugging Face cache (run `newsum models pull` on a connected machine)", 0
     return True, path, _folder_size(Path(path))
+
+
+def presence(specs: Iterable[ModelSpec], config: Config) -> str:
+    """A fingerprint of which of these models are present locally, and where: it changes when
+    one is pulled, copied in or removed. Never touches the network."""
+    import hashlib
+
+    parts = []
+    for spec in specs:
+        if spec.is_local:
+            where = spec.model if (Path(spec.model) / "config.json").is_file() else None
+        else:
+            where = cached_snapshot(spec, config)
+        parts.append([spec.key(), where])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -10,6 +10,8 @@ A stage is a class with:
 - `options`: the run options it reads (`workers`, `device`, `declared_lang`, `explain`),
   so that each command offers only the options that do something there;
 - `kind(config)`: CPU work (run in worker processes) or model work (batched, models loaded once);
+- `environment(context)`: what outside the configuration its records depend on (the models
+  present), so that a document-stage that degraded for a missing model is redone once it is there;
 - `take(record)`: what it makes of an earlier stage's record when its own predecessor is not
   part of the run (a run may be any ordered subset of the stages);
 - `__call__(batch)`: records in, one record out per input, in order.
@@ -72,6 +74,12 @@ class Stage:
     def settings(cls, context: StageContext) -> dict[str, Any]:
         """The run's choices besides its models.yaml section that change this stage's records."""
         return {}
+
+    @classmethod
+    def environment(cls, context: StageContext) -> str | None:
+        """A fingerprint of what outside the configuration this stage's records depend on (which
+        models are present). A document-stage that degraded is redone when it changes. None: nothing."""
+        return None
 
     @classmethod
     def key(cls, context: StageContext) -> str:

@@ -37,7 +37,7 @@ class CleanStage(Stage):
     name = "clean"
     record = CleanRecord
     consumes = None
-    options = ("workers", "explain")
+    options = ("workers", "explain", "declared_lang")
     per_document = True
 
     def __init__(self, context: StageContext, models=None):
@@ -46,7 +46,8 @@ class CleanStage(Stage):
 
     @classmethod
     def settings(cls, context: StageContext) -> dict:
-        return {"explain": context.explain}  # explained records differ from plain ones
+        # explained records differ from plain ones; the declared language is recorded
+        return {"explain": context.explain, "declared_language": context.declared_language}
 
     @classmethod
     def failed(cls, item: Document, code: str, message: str) -> CleanRecord:
@@ -88,6 +89,8 @@ class CleanStage(Stage):
                          "chars_in": len(source.text), "chars_kept": len(record.text)}
         if extractor:
             record.report["extractor"] = extractor
+        if self.context.declared_language:  # --declared-lang: what the pages claim, over their own markup
+            record.declared_language = self.context.declared_language
         if self.explain:
             record.report["explain"] = explain_blocks(decision)
         if source.notes:

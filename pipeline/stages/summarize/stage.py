@@ -307,6 +307,15 @@ class SummarizeStage(Stage):
         return CPU if config.summarize.method == "extractive" or config.summarize.model is None else MODEL
 
     @classmethod
+    def environment(cls, context: StageContext) -> str | None:
+        config = context.config.summarize
+        if config.method == "extractive" or config.model is None:
+            return None
+        from pipeline.models.store import presence
+
+        return presence([config.model], context.config)
+
+    @classmethod
     def take(cls, record: Record) -> TranslateRecord:
         """Without translate, a document is summarized in its own language: detect's, when it ran."""
         if isinstance(record, TranslateRecord):

@@ -241,6 +241,13 @@ class TranslateStage(Stage):
         return MODEL
 
     @classmethod
+    def environment(cls, context: StageContext) -> str:
+        from pipeline.models.store import presence
+
+        config = context.config.translate
+        return presence([*config.models.values(), *([config.fallback] if config.fallback else [])], context.config)
+
+    @classmethod
     def take(cls, record: Record) -> DetectRecord:
         """Without detect, a document's language is undetermined: it is left untranslated, and says so."""
         if isinstance(record, CleanRecord):
