@@ -446,3 +446,27 @@ def test_a_short_brief_with_no_furniture_is_kept_not_failed():
     assert record.status == "ok"
     assert record.text.split("\n\n") == ["Le maire de la ville parle ce matin avec les habitants.",
                                          "Le conseil municipal vote aujourd'hui le budget de la ville."]
+
+
+# -- scripts written without spaces: sentences end with 。, a character says as much as a short word
+
+JAPANESE_PAGE = """ホーム
+ニュース
+経済
+スポーツ
+市内の図書館、五月から二十四時間開館へ
+2025年3月1日
+市の教育委員会は一日、中央図書館など三つの分館を五月から二十四時間開館にすると発表した。夜間は職員を置かず、利用者は会員カードで入館し、自動貸出機で本を借りることができる。
+委員会によると、夜間の利用は試験的に一年間続け、利用者数や安全面の課題を調べたうえで、ほかの分館にも広げるかどうかを決める。防犯カメラを増やし、警備会社が遠隔で見守るという。
+市民からは歓迎の声が上がる一方、職員の労働組合は「人のいない図書館で事故が起きたとき、だれが責任を持つのか」と懸念を示している。
+関連記事
+駅前の再開発、来年着工へ
+シェア
+"""
+
+
+def test_japanese_page_keeps_its_sentences_and_drops_the_menu(tmp_path):
+    record = clean_text(JAPANESE_PAGE, tmp_path)
+    assert record.status == "ok"
+    assert record.title == "市内の図書館、五月から二十四時間開館へ"
+    assert record.text.split("\n\n") == [line for line in JAPANESE_PAGE.split("\n") if line.endswith("。")]

@@ -82,7 +82,8 @@ class Decision:
 
 def _measure(text: str) -> Block:
     raw = sig.raw_words(text)
-    block = Block(text=text, chars=len(text), n_words=len(raw))
+    unspaced = sig.unspaced_chars(text)
+    block = Block(text=text, chars=sig.block_length(text, unspaced), n_words=sig.word_count(raw, unspaced))
     tokens = [w.lower() for w in raw]
     block.norm = " ".join(tokens)
     block.terminal = sig.ends_sentence(text)
