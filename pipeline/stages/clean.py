@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pipeline.clean import learned
 from pipeline.clean.blocks import page_blocks
 from pipeline.clean.classify import Decision, classify
 from pipeline.inputs import SourceText
@@ -56,6 +57,7 @@ class CleanStage:
         else:
             blocks, sentences = page_blocks(source.text)
             decision = classify(blocks, sentences=sentences)
+            learned.apply(decision, explain=self.explain)  # the block model's second opinion
         kept = [b.text for b in decision.blocks if b.reason is None]
         removed = [b for b in decision.blocks if b.reason and b.reason != "title"]
         record.title = decision.title

@@ -1,0 +1,241 @@
+"""A learned second opinion on the rules' decision, block by block (plain-text dumps).
+
+The rules of `classify` measure each block and decide; this module describes every block by
+those measurements, the rules' own decision and its context (neighbours, position in the page,
+the shape of a run of link titles, punctuation, language match with the page) and lets a
+small ensemble of gradient-boosted trees, trained on real pages (bench/train_clean_model.py),
+say whether the block is article text.
+
+The model is a JSON file of trees in pipeline/resources/clean/ (LightGBM's own dump,
+trimmed): it is read lazily, once, and turned into plain Python comparisons, so inference
+needs neither LightGBM nor the network and gives the same answer for the same input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from functools import cache
+from importlib import resources
+
+from pipeline.clean.cues import REASONS, date_words
+
+MODEL_FILE = "block_model.json"
+MODEL_VERSION = 1
+
+_CLASSES = {"good": 3, "near-good": 2, "short": 1, "bad": 0}
+_REASON_IDS = {r: i for i, r in enumerate((*REASONS, "title", "duplicate_title", "author_bio"))}
+_DIGIT = re.compile(r"\d")
+_MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|&[a-z]+;")
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+FEATURES = (
+    # the block itself
+    "log_chars", "words", "stopword_density", "own_language_hits", "same_language", "language_lead",
+    "ends_sentence", "heading_like", "bullet", "capitalised", "separators", "cue", "initial_class",
+    "context_class", "in_main_text", "rule_reason", "rule_keeps", "commas_per_word", "digit_share",
+    "sentence_ends", "ends_colon", "ends_ellipsis", "starts_lowercase", "has_pipe", "has_at_or_copyright",
+    "unspaced_share", "mean_word_chars", "repeats_on_page", "markup", "date_word_share",
+    # its place in the page
+    "position", "chars_before_share", "kept_chars_before_share", "blocks_log", "page_kept_share",
+    "distance_to_kept", "side_of_main_text", "after_comments_cue", "short_run",
+    # neighbours: one and two blocks before and after
+    "prev_log_chars", "prev_ends_sentence", "prev_rule_keeps", "prev_class",
+    "next_log_chars", "next_ends_sentence", "next_rule_keeps", "next_class",
+    "prev2_rule_keeps", "next2_rule_keeps", "window_kept_chars_log",
+)
+
+
+def _is_short_link(block) -> bool:
+    return block.n_words <= 10 and not block.terminal
+
+
+def features(blocks, language: str | None) -> list[list[float]]:
+    """One row of FEATURES a block; `blocks` are classify's blocks, decided by the rules."""
+    n = len(blocks)
+    if not n:
+        return []
+    keeps = [b.reason is None for b in blocks]
+    chars = [b.chars for b in blocks]
+    total_chars = sum(chars) or 1
+    kept_total = sum(c for c, k in zip(chars, keeps, strict=True) if k) or 1
+    log_chars = [math.log1p(c) for c in chars]
+    classes = [_CLASSES.get(b.context_class, 0) for b in blocks]
+    # distance (in blocks) to the nearest block the rules keep
+    distance = [float(n)] * n
+    last = None
+    for i in range(n):
+        if keeps[i]:
+            last = i
+        if last is not None:
+            distance[i] = i - last
+    last = None
+    for i in range(n - 1, -1, -1):
+        if keeps[i]:
+            last = i
+        if last is not None and last - i < distance[i]:
+            distance[i] = last - i
+    kept_index = [i for i in range(n) if keeps[i]]
+    first_kept = kept_index[0] if kept_index else n
+    last_kept = kept_index[-1] if kept_index else -1
+    # runs of short lines without a sentence end: menus and lists of linked titles
+    short = [_is_short_link(b) for b in blocks]
+    run = [0] * n
+    i = 0
+    while i < n:
+        j = i
+        while j < n and short[j]:
+            j += 1
+        for k in range(i, j):
+            run[k] = j - i
+        i = j + 1 if j == i else j
+    repeats = Counter(b.norm for b in blocks)
+    dates = date_words()
+    rows = []
+    before = kept_before = 0
+    comments_seen = 0.0
+    window = [0.0] * (n + 1)  # prefix sums of kept chars
+    for i in range(n):
+        window[i + 1] = window[i] + (chars[i] if keeps[i] else 0)
+    for i, b in enumerate(blocks):
+        text = b.text
+        words = b.n_words or 1
+        unspaced = len(_UNSPACED.findall(text)) if not text.isascii() else 0
+        prev_i, next_i = i - 1, i + 1
+        lo, hi = max(0, i - 3), min(n, i + 4)
+        rows.append([
+            log_chars[i], float(b.n_words), b.stopword_density, float(b.own_language_hits),
+            float(b.language is not None and b.language == language), min(b.language_lead, 10.0),
+            float(b.terminal), float(b.heading_like), float(b.bullet), b.capitalised, float(b.separators),
+            float(_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, float(_CLASSES.get(b.initial_class, 0)),
+            float(classes[i]), float(b.in_main_text), float(_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
+            float(keeps[i]), text.count(",") / words, len(_DIGIT.findall(text)) / max(1, len(text)),
+            float(len(_SENTENCE_END.findall(text))), float(text.rstrip().endswith(":")),
+            float(text.rstrip().endswith(("...", "…"))), float(text[:1].islower()), float("|" in text),
+            float("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
+            float(repeats[b.norm] - 1), float("<" in text and bool(_MARKUP.search(text))),
+            sum(1 for w in b.norm.split() if w in dates) / words,
+            i / n, before / total_chars, kept_before / kept_total, math.log1p(n), kept_total / total_chars,
+            float(distance[i]), -1.0 if i < first_kept else (1.0 if i > last_kept else 0.0), comments_seen,
+            float(run[i]),
+            log_chars[prev_i] if prev_i >= 0 else -1.0, float(blocks[prev_i].terminal) if prev_i >= 0 else -1.0,
+            float(keeps[prev_i]) if prev_i >= 0 else -1.0, float(classes[prev_i]) if prev_i >= 0 else -1.0,
+            log_chars[next_i] if next_i < n else -1.0, float(blocks[next_i].terminal) if next_i < n else -1.0,
+            float(keeps[next_i]) if next_i < n else -1.0, float(classes[next_i]) if next_i < n else -1.0,
+            float(keeps[i - 2]) if i >= 2 else -1.0, float(keeps[i + 2]) if i + 2 < n else -1.0,
+            math.log1p(window[hi] - window[lo] - (chars[i] if keeps[i] else 0)),
+        ])
+        before += chars[i]
+        if keeps[i]:
+            kept_before += chars[i]
+        if b.cue == "comments" and kept_before > 0.5 * kept_total:
+            comments_seen = 1.0
+    return rows
+
+
+class Model:
+    """Trees of a binary LightGBM model, compiled to one Python function of a feature row."""
+
+    def __init__(self, data: dict):
+        self.version = data["version"]
+        self.remove_below = data["remove_below"]
+        self.restore_above = data["restore_above"]
+        self.feature_names = data["features"]
+        if tuple(self.feature_names) != FEATURES:
+            raise ValueError("the clean model was trained on other features than this code computes")
+        self.trees = data["trees"]
+        self.bias = data.get("bias", 0.0)
+        source = ["def score(x):", f"    s = {self.bias!r}"]
+        for tree in self.trees:
+            source.extend(_tree_source(tree, 1))
+        source.append("    return s")
+        namespace: dict = {}
+        exec(compile("\n".join(source), "<clean model>", "exec"), namespace)  # noqa: S102 - our own trees
+        self._score = namespace["score"]
+
+    def probability(self, row: list[float]) -> float:
+        return 1.0 / (1.0 + math.exp(-self._score(row)))
+
+    def contributions(self, row: list[float]) -> dict[str, float]:
+        """How much each feature moved this row's score (the path's value changes, per tree)."""
+        found: dict[str, float] = {}
+        for tree in self.trees:
+            node = tree
+            while "leaf" not in node:
+                go_left = row[node["f"]] <= node["t"]
+                child = node["l"] if go_left else node["r"]
+                delta = _value(child) - node["v"]
+                name = self.feature_names[node["f"]]
+                found[name] = found.get(name, 0.0) + delta
+                node = child
+        return found
+
+
+def _value(node: dict) -> float:
+    return node["leaf"] if "leaf" in node else node["v"]
+
+
+def _tree_source(node: dict, depth: int) -> list[str]:
+    pad = "    " * depth
+    if "leaf" in node:
+        return [f"{pad}s += {node['leaf']!r}"]
+    return [f"{pad}if x[{node['f']}] <= {node['t']!r}:", *_tree_source(node["l"], depth + 1),
+            f"{pad}else:", *_tree_source(node["r"], depth + 1)]
+
+
+@cache
+def model() -> Model | None:
+    """The shipped model, or None where it is missing (the rules decide alone then)."""
+    path = resources.files("pipeline.resources").joinpath("clean", MODEL_FILE)
+    if not path.is_file():
+        return None
+    return Model(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _position_reason(i: int, first_kept: int | None, last_kept: int | None) -> str:
+    if first_kept is None or i < first_kept:
+        return "navigation"
+    if i > last_kept:
+        return "footer"
+    return "boilerplate"
+
+
+# The rules whose removals the model may overturn: the page's regions, judged by position. A
+# cue phrase, a headline copy, a related-links run, a comment thread or a bio stays removed.
+RESTORABLE_RULES = frozenset({"after the main text", "before the headline", "no main text"})
+
+
+def overridable(block) -> bool:
+    return block.reason is None or block.rule in RESTORABLE_RULES
+
+
+def apply(decision, explain: bool = False) -> None:
+    """Let the model decide every block but the headline; removed blocks get a reason and a rule
+    that names the model and, with `explain`, its strongest features."""
+    found = model()
+    blocks = decision.blocks
+    if found is None or not blocks:
+        return
+    rows = features(blocks, decision.language)
+    # The model overrides the rules only where it is sure (thresholds chosen by cross-validation).
+    keep = [b.reason is None if not overridable(b) else
+            found.probability(row) >= (found.remove_below if b.reason is None else found.restore_above)
+            for b, row in zip(blocks, rows, strict=True)]
+    if decision.title_index is not None:
+        keep[decision.title_index] = False
+    kept = [i for i, k in enumerate(keep) if k]
+    first, last = (kept[0], kept[-1]) if kept else (None, None)
+    for i, (block, row) in enumerate(zip(blocks, rows, strict=True)):
+        if i == decision.title_index:
+            continue
+        if keep[i] and block.reason is not None:
+            block.reason, block.rule = None, f"model keeps it (the rules said {block.reason})"
+        elif not keep[i] and block.reason is None:
+            block.reason = _position_reason(i, first, last)
+            block.rule = "model"
+            if explain:
+                strongest = sorted(found.contributions(row).items(), key=lambda kv: kv[1])[:3]
+                block.rule = "model: " + ", ".join(f"{name} {value:+.2f}" for name, value in strongest)
