@@ -143,6 +143,7 @@ class Model:
         self.version = data["version"]
         self.remove_below = data["remove_below"]
         self.restore_above = data["restore_above"]
+        self.restore_rule_above = data.get("restore_rule_above", 2.0)
         self.feature_names = data["features"]
         if tuple(self.feature_names) != FEATURES:
             raise ValueError("the clean model was trained on other features than this code computes")
@@ -203,13 +204,21 @@ def _position_reason(i: int, first_kept: int | None, last_kept: int | None) -> s
     return "boilerplate"
 
 
-# The rules whose removals the model may overturn: the page's regions, judged by position. A
-# cue phrase, a headline copy, a related-links run, a comment thread or a bio stays removed.
-RESTORABLE_RULES = frozenset({"after the main text", "before the headline", "no main text"})
+# The rules whose removals the model may overturn at `restore_above`: the page's regions,
+# judged by position. Other removals (a cue phrase, a language, a related-links run, a
+# comment thread) it overturns only at the higher `restore_rule_above`; a headline copy never.
+POSITIONAL_RULES = frozenset({"after the main text", "before the headline", "no main text",
+                              "under the headline, not prose"})
+FINAL_REASONS = frozenset({"title", "duplicate_title"})
 
 
-def overridable(block) -> bool:
-    return block.reason is None or block.rule in RESTORABLE_RULES
+def threshold(block, model) -> float:
+    """The probability at or above which the model keeps this block."""
+    if block.reason is None:
+        return model.remove_below
+    if block.rule in POSITIONAL_RULES:
+        return model.restore_above
+    return 2.0 if block.reason in FINAL_REASONS else model.restore_rule_above
 
 
 def apply(decision, explain: bool = False) -> None:
@@ -221,9 +230,7 @@ def apply(decision, explain: bool = False) -> None:
         return
     rows = features(blocks, decision.language)
     # The model overrides the rules only where it is sure (thresholds chosen by cross-validation).
-    keep = [b.reason is None if not overridable(b) else
-            found.probability(row) >= (found.remove_below if b.reason is None else found.restore_above)
-            for b, row in zip(blocks, rows, strict=True)]
+    keep = [found.probability(row) >= threshold(b, found) for b, row in zip(blocks, rows, strict=True)]
     if decision.title_index is not None:
         keep[decision.title_index] = False
     kept = [i for i, k in enumerate(keep) if k]
