@@ -83,7 +83,7 @@ def page_rows(corpus: Path, split: str) -> list[dict]:
         source = read_document(Document(page.stem, page, "text"))
         texts, sentences = page_blocks(source.text)
         decision = classify(texts, sentences=sentences)
-        rows = learned.features(decision.blocks, decision.language)
+        rows = learned.features(decision.blocks, decision.language, decision.title)
         out.append({"name": page.stem, "site": gold.get("site", page.stem), "language": gold["language"],
                     "gold": "\n".join(gold["paragraphs"]), "texts": [b.text for b in decision.blocks],
                     "title_index": decision.title_index, "rows": rows,
@@ -195,7 +195,8 @@ def main() -> None:
     oracle = [page_f1(p, [bool(x) for x in p["labels"]]) for p in dev]
     print(f"labels as decision (ceiling): F1 {sum(x[2] for x in oracle) / len(oracle):.3f}")
     grid = [int(x) for x in args.rounds.split(",")]
-    thresholds = [(lo, hi, rule) for lo in (0.2, 0.3, 0.4, 0.5) for hi in (0.5, 0.7, 0.9)
+    # remove_below above 0.3 costs the hand-labelled pages of tests/test_clean.py their subheadings
+    thresholds = [(lo, hi, rule) for lo in (0.2, 0.25, 0.3) for hi in (0.5, 0.7, 0.9)
                   for rule in (1.01,) if hi >= lo]  # restoring cue removals breaks hand-checked pages
     cv = cross_validate(dev, grid, thresholds)
     for (rounds, t), (p, r, f) in sorted(cv.items()):

@@ -39,6 +39,7 @@ FEATURES = (
     "context_class", "in_main_text", "rule_reason", "rule_keeps", "commas_per_word", "digit_share",
     "sentence_ends", "ends_colon", "ends_ellipsis", "starts_lowercase", "has_pipe", "has_at_or_copyright",
     "unspaced_share", "mean_word_chars", "repeats_on_page", "markup", "date_word_share",
+    "words_in_kept_text", "words_in_title",
     # its place in the page
     "position", "chars_before_share", "kept_chars_before_share", "blocks_log", "page_kept_share",
     "distance_to_kept", "side_of_main_text", "after_comments_cue", "short_run",
@@ -53,8 +54,15 @@ def _is_short_link(block) -> bool:
     return block.n_words <= 10 and not block.terminal
 
 
-def features(blocks, language: str | None) -> list[list[float]]:
-    """One row of FEATURES a block; `blocks` are classify's blocks, decided by the rules."""
+def _content_words(norm: str) -> list[str]:
+    return [w for w in norm.split() if len(w) > 3]
+
+
+def features(blocks, language: str | None, title: str = "") -> list[list[float]]:
+    """One row of FEATURES a block; `blocks` are classify's blocks, decided by the rules.
+
+    A block that shares its words with the rest of the kept text and with the headline is
+    about the article's subject; a teaser or a reader's aside is about something else."""
     n = len(blocks)
     if not n:
         return []
@@ -93,6 +101,12 @@ def features(blocks, language: str | None) -> list[list[float]]:
             run[k] = j - i
         i = j + 1 if j == i else j
     repeats = Counter(b.norm for b in blocks)
+    content = [_content_words(b.norm) for b in blocks]
+    kept_vocabulary: Counter = Counter()
+    for words_of, k in zip(content, keeps, strict=True):
+        if k:
+            kept_vocabulary.update(set(words_of))
+    title_words = set(_content_words(" ".join(title.lower().split())))
     dates = date_words()
     rows = []
     before = kept_before = 0
@@ -118,6 +132,8 @@ def features(blocks, language: str | None) -> list[list[float]]:
             float("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
             float(repeats[b.norm] - 1), float("<" in text and bool(_MARKUP.search(text))),
             sum(1 for w in b.norm.split() if w in dates) / words,
+            _shared(content[i], kept_vocabulary, keeps[i]), len(title_words.intersection(content[i])) / len(title_words)
+            if title_words else -1.0,
             i / n, before / total_chars, kept_before / kept_total, math.log1p(n), kept_total / total_chars,
             float(distance[i]), -1.0 if i < first_kept else (1.0 if i > last_kept else 0.0), comments_seen,
             float(run[i]),
@@ -134,6 +150,15 @@ def features(blocks, language: str | None) -> list[list[float]]:
         if b.cue == "comments" and kept_before > 0.5 * kept_total:
             comments_seen = 1.0
     return rows
+
+
+def _shared(words_of: list[str], vocabulary: Counter, kept: bool) -> float:
+    """The share of a block's content words that other kept blocks use too."""
+    if not words_of:
+        return -1.0
+    own = 1 if kept else 0
+    unique = set(words_of)
+    return sum(1 for w in unique if vocabulary[w] - own > 0) / len(unique)
 
 
 class Model:
@@ -228,7 +253,7 @@ def apply(decision, explain: bool = False) -> None:
     blocks = decision.blocks
     if found is None or not blocks:
         return
-    rows = features(blocks, decision.language)
+    rows = features(blocks, decision.language, decision.title)
     # The model overrides the rules only where it is sure (thresholds chosen by cross-validation).
     keep = [found.probability(row) >= threshold(b, found) for b, row in zip(blocks, rows, strict=True)]
     if decision.title_index is not None:
