@@ -21,22 +21,21 @@ from functools import cache
 from importlib import resources
 
 from pipeline.clean.cues import REASONS, date_words
+from pipeline.clean.signals import UNSPACED_CHAR_WEIGHT
 
 MODEL_FILE = "block_model.json"
 MODEL_VERSION = 1
 
 _CLASSES = {"good": 3, "near-good": 2, "short": 1, "bad": 0}
 _REASON_IDS = {r: i for i, r in enumerate((*REASONS, "title", "duplicate_title", "author_bio"))}
-_DIGIT = re.compile(r"\d")
+_NUMBER = re.compile(r"\d+")
 _MARKUP = re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?>|&[a-z]+;")
-_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
-_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 FEATURES = (
     # the block itself
     "log_chars", "words", "stopword_density", "own_language_hits", "same_language", "language_lead",
     "ends_sentence", "heading_like", "bullet", "capitalised", "separators", "cue", "initial_class",
-    "context_class", "in_main_text", "rule_reason", "rule_keeps", "commas_per_word", "digit_share",
+    "context_class", "in_main_text", "rule_reason", "rule_keeps", "commas_per_word", "numbers_per_word",
     "sentence_ends", "ends_colon", "ends_ellipsis", "starts_lowercase", "has_pipe", "has_at_or_copyright",
     "unspaced_share", "mean_word_chars", "repeats_on_page", "markup", "date_word_share",
     "words_in_kept_text", "words_in_title",
@@ -54,8 +53,8 @@ def _is_short_link(block) -> bool:
     return block.n_words <= 10 and not block.terminal
 
 
-def _content_words(norm: str) -> list[str]:
-    return [w for w in norm.split() if len(w) > 3]
+def _content_words(words_of: list[str]) -> list[str]:
+    return [w for w in words_of if len(w) > 3]
 
 
 def features(blocks, language: str | None, title: str = "") -> list[list[float]]:
@@ -101,12 +100,15 @@ def features(blocks, language: str | None, title: str = "") -> list[list[float]]
             run[k] = j - i
         i = j + 1 if j == i else j
     repeats = Counter(b.norm for b in blocks)
-    content = [_content_words(b.norm) for b in blocks]
+    split = [b.norm.split() for b in blocks]
+    content = [_content_words(w) for w in split]
     kept_vocabulary: Counter = Counter()
     for words_of, k in zip(content, keeps, strict=True):
         if k:
             kept_vocabulary.update(set(words_of))
-    title_words = set(_content_words(" ".join(title.lower().split())))
+    in_two = {w for w, c in kept_vocabulary.items() if c >= 2}  # used by another kept block than one's own
+    in_one = {w for w, c in kept_vocabulary.items() if c == 1}
+    title_words = set(_content_words(title.lower().split()))
     dates = date_words()
     rows = []
     before = kept_before = 0
@@ -117,7 +119,7 @@ def features(blocks, language: str | None, title: str = "") -> list[list[float]]
     for i, b in enumerate(blocks):
         text = b.text
         words = b.n_words or 1
-        unspaced = len(_UNSPACED.findall(text)) if not text.isascii() else 0
+        unspaced = (b.chars - len(text)) / (UNSPACED_CHAR_WEIGHT - 1)  # block_length's weighting undone
         prev_i, next_i = i - 1, i + 1
         lo, hi = max(0, i - 3), min(n, i + 4)
         rows.append([
@@ -126,13 +128,13 @@ def features(blocks, language: str | None, title: str = "") -> list[list[float]]
             float(b.terminal), float(b.heading_like), float(b.bullet), b.capitalised, float(b.separators),
             float(_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, float(_CLASSES.get(b.initial_class, 0)),
             float(classes[i]), float(b.in_main_text), float(_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
-            float(keeps[i]), text.count(",") / words, len(_DIGIT.findall(text)) / max(1, len(text)),
-            float(len(_SENTENCE_END.findall(text))), float(text.rstrip().endswith(":")),
+            float(keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words,
+            float(text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), float(text.rstrip().endswith(":")),
             float(text.rstrip().endswith(("...", "…"))), float(text[:1].islower()), float("|" in text),
             float("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
             float(repeats[b.norm] - 1), float("<" in text and bool(_MARKUP.search(text))),
-            sum(1 for w in b.norm.split() if w in dates) / words,
-            _shared(content[i], kept_vocabulary, keeps[i]), len(title_words.intersection(content[i])) / len(title_words)
+            sum(1 for w in split[i] if w in dates) / words,
+            _shared(content[i], in_two, in_one, keeps[i]), len(title_words.intersection(content[i])) / len(title_words)
             if title_words else -1.0,
             i / n, before / total_chars, kept_before / kept_total, math.log1p(n), kept_total / total_chars,
             float(distance[i]), -1.0 if i < first_kept else (1.0 if i > last_kept else 0.0), comments_seen,
@@ -152,13 +154,13 @@ def features(blocks, language: str | None, title: str = "") -> list[list[float]]
     return rows
 
 
-def _shared(words_of: list[str], vocabulary: Counter, kept: bool) -> float:
+def _shared(words_of: list[str], in_two: set[str], in_one: set[str], kept: bool) -> float:
     """The share of a block's content words that other kept blocks use too."""
     if not words_of:
         return -1.0
-    own = 1 if kept else 0
     unique = set(words_of)
-    return sum(1 for w in unique if vocabulary[w] - own > 0) / len(unique)
+    shared = len(unique & in_two) + (0 if kept else len(unique & in_one))
+    return shared / len(unique)
 
 
 class Model:

@@ -103,7 +103,9 @@ def starts_lowercase(text: str) -> bool:
 
 def unspaced_chars(text: str) -> int:
     """How many characters of scripts written without spaces the text holds."""
-    return 0 if text.isascii() else len(_UNSPACED.findall(text))
+    if text.isascii() or not _UNSPACED.search(text):
+        return 0
+    return len(_UNSPACED.findall(text))
 
 
 def block_length(text: str, unspaced: int) -> int:
