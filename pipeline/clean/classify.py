@@ -342,7 +342,10 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
             _mark(block, block.cue, block.rule or "cue phrase")
 
     # The headline, looked for before the first prose block.
-    first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == GOOD), None)
+    # (In a page without line breaks, prose ends with a full stop: a long piece that does not
+    # is a headline glued to its standfirst.)
+    first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == GOOD and (b.terminal or not sentences)),
+                       None)
     if first_prose is None:
         first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == NEAR_GOOD), len(blocks))
     title_index = None
