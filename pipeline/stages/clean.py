@@ -63,12 +63,18 @@ class CleanStage:
         record.title = decision.title
         record.text = join_paragraphs(kept)
         record.removed = [{"text": b.text, "reason": b.reason} for b in removed]
-        record.report = {"blocks": len(decision.blocks), "kept": len(kept), "removed": len(removed),
-                         "removed_by_reason": dict(Counter(b.reason for b in removed).most_common()),
+        if source.format == "html":
+            from pipeline.clean.html import dropped_by_extractor
+
+            record.removed += dropped_by_extractor(source.text, page, record.title)
+        dropped = len(record.removed) - len(removed)
+        record.report = {"blocks": len(decision.blocks) + dropped, "kept": len(kept), "removed": len(record.removed),
+                         "removed_by_reason": dict(Counter(r["reason"] for r in record.removed).most_common()),
                          "language_guess": decision.language,
                          "chars_in": len(source.text), "chars_kept": len(record.text)}
         if extractor:
             record.report["extractor"] = extractor
+            record.report["extractor_dropped"] = dropped
         if self.explain:
             record.report["explain"] = explain_blocks(decision)
         if source.notes:
