@@ -57,8 +57,9 @@ def _content_words(words_of: list[str]) -> list[str]:
     return [w for w in words_of if len(w) > 3]
 
 
-def features(blocks, language: str | None, title: str = "") -> list[list[float]]:
-    """One row of FEATURES a block; `blocks` are classify's blocks, decided by the rules.
+def features(blocks, language: str | None, title: str = "", only: list[int] | None = None) -> list[list[float]]:
+    """One row of FEATURES a block (or for the blocks at `only`); `blocks` are classify's
+    blocks, decided by the rules.
 
     A block that shares its words with the rest of the kept text and with the headline is
     about the article's subject; a teaser or a reader's aside is about something else."""
@@ -116,34 +117,42 @@ def features(blocks, language: str | None, title: str = "") -> list[list[float]]
     window = [0.0] * (n + 1)  # prefix sums of kept chars
     for i in range(n):
         window[i + 1] = window[i] + (chars[i] if keeps[i] else 0)
+    wanted = set(range(n)) if only is None else set(only)
     for i, b in enumerate(blocks):
+        if i not in wanted:
+            before += chars[i]
+            if keeps[i]:
+                kept_before += chars[i]
+            if b.cue == "comments" and kept_before > 0.5 * kept_total:
+                comments_seen = 1.0
+            continue
         text = b.text
         words = b.n_words or 1
         unspaced = (b.chars - len(text)) / (UNSPACED_CHAR_WEIGHT - 1)  # block_length's weighting undone
         prev_i, next_i = i - 1, i + 1
         lo, hi = max(0, i - 3), min(n, i + 4)
         rows.append([
-            log_chars[i], float(b.n_words), b.stopword_density, float(b.own_language_hits),
-            float(b.language is not None and b.language == language), min(b.language_lead, 10.0),
-            float(b.terminal), float(b.heading_like), float(b.bullet), b.capitalised, float(b.separators),
-            float(_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, float(_CLASSES.get(b.initial_class, 0)),
-            float(classes[i]), float(b.in_main_text), float(_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
-            float(keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words,
-            float(text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), float(text.rstrip().endswith(":")),
-            float(text.rstrip().endswith(("...", "…"))), float(text[:1].islower()), float("|" in text),
-            float("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
-            float(repeats[b.norm] - 1), float("<" in text and bool(_MARKUP.search(text))),
+            log_chars[i], (b.n_words), b.stopword_density, (b.own_language_hits),
+            (b.language is not None and b.language == language), min(b.language_lead, 10.0),
+            (b.terminal), (b.heading_like), (b.bullet), b.capitalised, (b.separators),
+            (_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, (_CLASSES.get(b.initial_class, 0)),
+            (classes[i]), (b.in_main_text), (_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
+            (keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words,
+            (text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), (text.rstrip().endswith(":")),
+            (text.rstrip().endswith(("...", "…"))), (text[:1].islower()), ("|" in text),
+            ("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
+            (repeats[b.norm] - 1), ("<" in text and bool(_MARKUP.search(text))),
             sum(1 for w in split[i] if w in dates) / words,
             _shared(content[i], in_two, in_one, keeps[i]), len(title_words.intersection(content[i])) / len(title_words)
             if title_words else -1.0,
             i / n, before / total_chars, kept_before / kept_total, math.log1p(n), kept_total / total_chars,
-            float(distance[i]), -1.0 if i < first_kept else (1.0 if i > last_kept else 0.0), comments_seen,
-            float(run[i]),
-            log_chars[prev_i] if prev_i >= 0 else -1.0, float(blocks[prev_i].terminal) if prev_i >= 0 else -1.0,
-            float(keeps[prev_i]) if prev_i >= 0 else -1.0, float(classes[prev_i]) if prev_i >= 0 else -1.0,
-            log_chars[next_i] if next_i < n else -1.0, float(blocks[next_i].terminal) if next_i < n else -1.0,
-            float(keeps[next_i]) if next_i < n else -1.0, float(classes[next_i]) if next_i < n else -1.0,
-            float(keeps[i - 2]) if i >= 2 else -1.0, float(keeps[i + 2]) if i + 2 < n else -1.0,
+            (distance[i]), -1.0 if i < first_kept else (1.0 if i > last_kept else 0.0), comments_seen,
+            (run[i]),
+            log_chars[prev_i] if prev_i >= 0 else -1.0, (blocks[prev_i].terminal) if prev_i >= 0 else -1.0,
+            (keeps[prev_i]) if prev_i >= 0 else -1.0, (classes[prev_i]) if prev_i >= 0 else -1.0,
+            log_chars[next_i] if next_i < n else -1.0, (blocks[next_i].terminal) if next_i < n else -1.0,
+            (keeps[next_i]) if next_i < n else -1.0, (classes[next_i]) if next_i < n else -1.0,
+            (keeps[i - 2]) if i >= 2 else -1.0, (keeps[i + 2]) if i + 2 < n else -1.0,
             math.log1p(window[hi] - window[lo] - (chars[i] if keeps[i] else 0)),
         ])
         before += chars[i]
@@ -176,7 +185,9 @@ class Model:
             raise ValueError("the clean model was trained on other features than this code computes")
         self.trees = data["trees"]
         self.bias = data.get("bias", 0.0)
-        source = ["def score(x):", f"    s = {self.bias!r}"]
+        # The features as local variables: one unpacking, then plain comparisons.
+        source = ["def score(x):", "    " + ", ".join(f"x{i}" for i in range(len(FEATURES))) + ", = x",
+                  f"    s = {self.bias!r}"]
         for tree in self.trees:
             source.extend(_tree_source(tree, 1))
         source.append("    return s")
@@ -210,7 +221,7 @@ def _tree_source(node: dict, depth: int) -> list[str]:
     pad = "    " * depth
     if "leaf" in node:
         return [f"{pad}s += {node['leaf']!r}"]
-    return [f"{pad}if x[{node['f']}] <= {node['t']!r}:", *_tree_source(node["l"], depth + 1),
+    return [f"{pad}if x{node['f']} <= {node['t']!r}:", *_tree_source(node["l"], depth + 1),
             f"{pad}else:", *_tree_source(node["r"], depth + 1)]
 
 
@@ -255,15 +266,18 @@ def apply(decision, explain: bool = False) -> None:
     blocks = decision.blocks
     if found is None or not blocks:
         return
-    rows = features(blocks, decision.language, decision.title)
+    # Only blocks whose decision the model may change are described and scored.
+    limits = [threshold(b, found) for b in blocks]
+    scored = [i for i, limit in enumerate(limits) if limit <= 1.0]
+    rows = dict(zip(scored, features(blocks, decision.language, decision.title, only=scored), strict=True))
     # The model overrides the rules only where it is sure (thresholds chosen by cross-validation).
-    keep = [found.probability(row) >= threshold(b, found) for b, row in zip(blocks, rows, strict=True)]
+    keep = [found.probability(rows[i]) >= limit if i in rows else False for i, limit in enumerate(limits)]
     if decision.title_index is not None:
         keep[decision.title_index] = False
     kept = [i for i, k in enumerate(keep) if k]
     first, last = (kept[0], kept[-1]) if kept else (None, None)
-    for i, (block, row) in enumerate(zip(blocks, rows, strict=True)):
-        if i == decision.title_index:
+    for i, block in enumerate(blocks):
+        if i == decision.title_index or i not in rows:
             continue
         if keep[i] and block.reason is not None:
             block.reason, block.rule = None, f"model keeps it (the rules said {block.reason})"
@@ -271,5 +285,5 @@ def apply(decision, explain: bool = False) -> None:
             block.reason = _position_reason(i, first, last)
             block.rule = "model"
             if explain:
-                strongest = sorted(found.contributions(row).items(), key=lambda kv: kv[1])[:3]
+                strongest = sorted(found.contributions(rows[i]).items(), key=lambda kv: kv[1])[:3]
                 block.rule = "model: " + ", ".join(f"{name} {value:+.2f}" for name, value in strongest)

@@ -74,7 +74,8 @@ def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
 def ends_sentence(text: str) -> bool:
     if _TERMINAL.search(text):
         return True
-    return not text.isascii() and len(_UNPUNCTUATED.findall(text)) >= UNPUNCTUATED_SENTENCE_CHARS
+    return (len(text) >= UNPUNCTUATED_SENTENCE_CHARS and not text.isascii() and bool(_UNPUNCTUATED.search(text))
+            and len(_UNPUNCTUATED.findall(text)) >= UNPUNCTUATED_SENTENCE_CHARS)
 
 
 def is_question(text: str) -> bool:
