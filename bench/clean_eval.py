@@ -15,6 +15,12 @@ Methods:
 
     python bench/clean_eval.py --data ../main/bench/data/clean --data bench/data/clean-dev
     python bench/clean_eval.py --data DIR --show NAME     # per block: gold, kept, reason
+    python bench/clean_eval.py --external                 # + the real-page corpus, dev and test
+
+`--external [DIR]` adds the corpus bench/clean_corpus.py builds (default
+~/.cache/newsum/clean-corpus): its dev and test splits, text dumps and HTML, each reported
+beside the project's own pages, overall and per language. Scripts written without spaces
+(Chinese, Japanese, Thai...) are scored per character.
 """
 
 from __future__ import annotations
@@ -35,13 +41,24 @@ from pipeline.stages.base import StageContext  # noqa: E402
 from pipeline.stages.clean.stage import CleanStage  # noqa: E402
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# Scripts without spaces between words: each character is a token.
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+EXTERNAL = Path.home() / ".cache" / "newsum" / "clean-corpus"
 _C4_TERMINAL = re.compile(r"[.!?\"”»]\s*$")
 _C4_POLICY = re.compile(r"javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies",
                         re.IGNORECASE)
 
 
 def tokens(text: str) -> Counter:
-    return Counter(t.lower() for t in _TOKEN.findall(text))
+    counts: Counter = Counter()
+    for token in _TOKEN.findall(text.lower()):
+        if _UNSPACED.search(token):
+            counts.update(_UNSPACED.findall(token))
+            rest = _UNSPACED.sub(" ", token).split()
+            counts.update(rest)
+        else:
+            counts[token] += 1
+    return counts
 
 
 def prf(kept: str, gold: str) -> tuple[float, float, float]:
@@ -119,29 +136,13 @@ def show(page: Path, gold: dict) -> None:
     print("scores:", [round(x, 3) for x in prf(record.text, "\n".join(gold["paragraphs"]))])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", action="append", type=Path,
-                        help="folder of pages with gold (repeatable); default bench/data/clean and bench/data/clean-dev")
-    parser.add_argument("--show", help="print per-block decisions for one page NAME")
-    parser.add_argument("--pages", action="store_true", help="print each page's F1 per method")
-    args = parser.parse_args()
-    folders = args.data or [p for p in (ROOT / "bench/data/clean", ROOT / "bench/data/clean-dev") if p.is_dir()]
-    found = pages(folders)
-    if not found:
-        sys.exit("no pages with gold found; pass --data FOLDER")
-    if args.show:
-        for page, gold in found:
-            if page.stem == args.show:
-                show(page, gold)
-        return
-    # scores[method][group] -> list of (p, r, f)
+def evaluate(found: list[tuple[Path, dict]], per_page: bool = False) -> dict[str, dict[str, list]]:
+    """scores[method][group] -> per-page (precision, recall, F1)."""
     scores: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for page, gold in found:
-        fmt_by_suffix = "html" if page.suffix in (".html", ".htm") else "text"
-        source = read_document(Document(page.stem, page, fmt_by_suffix))
-        gold_text = "\n".join(gold["paragraphs"])
         fmt = "html" if page.suffix in (".html", ".htm") else "text"
+        source = read_document(Document(page.stem, page, fmt))
+        gold_text = "\n".join(gold["paragraphs"])
         row = []
         for name, method in METHODS.items():
             kept = method(page, source)
@@ -151,17 +152,22 @@ def main() -> None:
             for group in ("all", f"format={fmt}", f"lang={gold['language']}", f"{fmt}/{gold['language']}"):
                 scores[name][group].append(result)
             row.append(f"{name}={result[2]:.3f}")
-        if args.pages:
-            print(f"{page.name:<40} {' '.join(row)}")
+        if per_page:
+            print(f"{page.name:<60} {' '.join(row)}")
+    return scores
+
+
+def print_table(scores: dict[str, dict[str, list]], label: str, languages: bool = True) -> None:
     groups = sorted({g for m in scores.values() for g in m}, key=lambda g: (g != "all", "/" in g, g))
-    print(f"{len(found)} pages from {', '.join(str(f) for f in folders)}")
-    print("token F1 (precision/recall) averaged per page")
-    header = f"{'group':<16}{'pages':>6}" + "".join(f"{m:>22}" for m in METHODS)
-    print(header)
+    if not languages:
+        groups = [g for g in groups if not g.startswith("lang=") and "/" not in g]
+    methods = [m for m in METHODS if scores.get(m)]
+    print(f"\n== {label}: token F1 (precision/recall) averaged per page")
+    print(f"{'group':<16}{'pages':>6}" + "".join(f"{m:>22}" for m in methods))
     for group in groups:
         n = len(scores["newsum"][group])
         cells = []
-        for method in METHODS:
+        for method in methods:
             values = scores[method].get(group)
             if not values:
                 cells.append(f"{'-':>22}")
@@ -169,6 +175,44 @@ def main() -> None:
             p, r, f = (sum(v[i] for v in values) / len(values) for i in range(3))
             cells.append(f"{f:>10.3f} ({p:.2f}/{r:.2f})")
         print(f"{group:<16}{n:>6}" + "".join(cells))
+    failed = [v for v in scores["newsum"].get("all", []) if v[2] == 0.0]
+    if failed:
+        print(f"pages where newsum kept nothing of the gold: {len(failed)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", action="append", type=Path,
+                        help="folder of pages with gold (repeatable); default bench/data/clean and bench/data/clean-dev")
+    parser.add_argument("--show", help="print per-block decisions for one page NAME")
+    parser.add_argument("--pages", action="store_true", help="print each page's F1 per method")
+    parser.add_argument("--external", nargs="?", const=EXTERNAL, type=Path,
+                        help="also the real-page corpus of bench/clean_corpus.py (dev and test splits)")
+    parser.add_argument("--splits", default="dev,test", help="with --external: which splits (dev,test)")
+    args = parser.parse_args()
+    folders = args.data or [p for p in (ROOT / "bench/data/clean", ROOT / "bench/data/clean-dev") if p.is_dir()]
+    found = pages(folders)
+    if not found and not args.external:
+        sys.exit("no pages with gold found; pass --data FOLDER")
+    if args.show:
+        extra = [args.external / s / f for s in ("dev", "test") for f in ("text", "html")] if args.external else []
+        for page, gold in found + pages([f for f in extra if f.is_dir()]):
+            if page.stem == args.show:
+                show(page, gold)
+        return
+    if found:
+        print(f"{len(found)} pages from {', '.join(str(f) for f in folders)}")
+        print_table(evaluate(found, args.pages), "own pages")
+    if args.external:
+        for split in args.splits.split(","):
+            for fmt in ("text", "html"):
+                folder = args.external / split / fmt
+                external = pages([folder]) if folder.is_dir() else []
+                if not external:
+                    print(f"\n(no pages in {folder}: build them with bench/clean_corpus.py)")
+                    continue
+                print_table(evaluate(external, args.pages), f"external {split} {fmt} ({len(external)} pages, {folder})",
+                            languages=fmt == "text")
 
 
 if __name__ == "__main__":

@@ -447,3 +447,175 @@ def test_a_short_brief_with_no_furniture_is_kept_not_failed():
     assert record.status == "ok"
     assert record.text.split("\n\n") == ["Le maire de la ville parle ce matin avec les habitants.",
                                          "Le conseil municipal vote aujourd'hui le budget de la ville."]
+
+
+# -- scripts written without spaces: sentences end with 。, a character says as much as a short word
+
+JAPANESE_PAGE = """ホーム
+ニュース
+経済
+スポーツ
+市内の図書館、五月から二十四時間開館へ
+2025年3月1日
+市の教育委員会は一日、中央図書館など三つの分館を五月から二十四時間開館にすると発表した。夜間は職員を置かず、利用者は会員カードで入館し、自動貸出機で本を借りることができる。
+委員会によると、夜間の利用は試験的に一年間続け、利用者数や安全面の課題を調べたうえで、ほかの分館にも広げるかどうかを決める。防犯カメラを増やし、警備会社が遠隔で見守るという。
+市民からは歓迎の声が上がる一方、職員の労働組合は「人のいない図書館で事故が起きたとき、だれが責任を持つのか」と懸念を示している。
+関連記事
+駅前の再開発、来年着工へ
+シェア
+"""
+
+
+def test_japanese_page_keeps_its_sentences_and_drops_the_menu(tmp_path):
+    record = clean_text(JAPANESE_PAGE, tmp_path)
+    assert record.status == "ok"
+    assert record.title == "市内の図書館、五月から二十四時間開館へ"
+    assert record.text.split("\n\n") == [line for line in JAPANESE_PAGE.split("\n") if line.endswith("。")]
+
+
+# -- shapes of real pages: a comment thread without a heading cue, teasers, prev/next, author box
+
+BLOG_BODY = [
+    "The regional water authority has started replacing the lead pipes that still serve about four thousand "
+    "homes in the old town, a project it expects to finish within three years.",
+    "Engineers will work street by street, and each household will be told two weeks before the water is cut, "
+    "usually for no more than a day while the new connection is laid.",
+    "The authority said the work would be paid for from its maintenance budget, so bills would not rise, "
+    "although a consumer group has asked for an independent check of the figures.",
+    "Residents who want their own supply tested before the crews arrive can ask for a free kit, which is "
+    "posted within a week and returned to the laboratory in a prepaid envelope.",
+]
+THREAD = [
+    "marco_b says:",
+    "March 3, 2025 at 9:14 am",
+    "We had our pipe replaced last year and honestly the crew was in and out in a morning, no mess at all.",
+    "Reply",
+    "Gill Harris says:",
+    "March 3, 2025 at 11:02 am",
+    "Does anyone know whether the free testing kit also covers flats, or only houses with their own meter?",
+    "Reply",
+]
+
+
+def test_a_comment_thread_under_the_story_goes(tmp_path):
+    page = "\n".join(["Lead pipes in the old town to be replaced within three years", "Posted by Ana Ruiz",
+                      *BLOG_BODY, "Leave a Reply", *THREAD])
+    record = clean_text(page, tmp_path)
+    assert record.text.split("\n\n") == BLOG_BODY
+    assert all(line not in record.text for line in THREAD)
+
+
+TEASERS = [
+    "Previous Post",
+    "Council names new head of the fire service",
+    "Next Post",
+    "Summer timetable brings later buses on three routes",
+    "You May Also Like",
+    "Your Donation Can Change Someone's Life",
+    "Five walks along the river you can do in an afternoon",
+    "Why the market hall is closing for a month",
+    "About the Author",
+    "Ana Ruiz covers local government and the environment for the paper. She joined in 2019.",
+]
+
+
+def test_teasers_prev_next_and_the_author_box_after_the_story_go(tmp_path):
+    page = "\n".join(["Home", "News", "Local", "Lead pipes in the old town to be replaced within three years",
+                      *BLOG_BODY, *TEASERS, "© 2025 Valley Courier"])
+    record = clean_text(page, tmp_path)
+    assert record.title == "Lead pipes in the old town to be replaced within three years"
+    assert record.text.split("\n\n") == BLOG_BODY
+
+
+# -- a page that lost its line breaks: a trail glued to the headline, share buttons, "1. März"
+
+GERMAN_SINGLE_LINE = (
+    "Zum Inhalt springen Startseite Politik Wirtschaft Sport Suche Anmelden "
+    "Nachrichten › Bayern › Regensburg Regensburg baut drei neue Radbrücken über den Regen "
+    "Von Lena Brandl 04.03.2025, 08:30 Uhr Artikel anhören Teilen "
+    "Die Stadt Regensburg will in den nächsten vier Jahren drei neue Brücken für Fußgänger und Radfahrer über "
+    "den Regen bauen. Der Stadtrat hat das Programm am Mittwoch mit großer Mehrheit beschlossen. "
+    "Die erste Brücke soll ab dem 1. März des kommenden Jahres gebaut werden, die beiden anderen folgen im "
+    "Abstand von jeweils einem Jahr. Nach Angaben der Verwaltung kostet das Vorhaben insgesamt rund 24 Millionen "
+    "Euro, von denen der Freistaat etwa die Hälfte übernimmt. "
+    "Mehr zum Thema Neue Buslinie in den Osten der Stadt Impressum Datenschutz © Donau Medien"
+)
+
+
+def test_a_page_without_line_breaks_keeps_its_headline_and_drops_the_share_button(tmp_path):
+    record = clean_text(GERMAN_SINGLE_LINE, tmp_path)
+    assert record.status == "ok"
+    assert record.title.startswith("Regensburg baut drei neue Radbrücken über den Regen")
+    paragraphs = record.text.split("\n\n")
+    assert paragraphs[0].startswith("Die Stadt Regensburg will")  # not "Teilen Die Stadt..."
+    assert "Die erste Brücke soll ab dem 1. März des kommenden Jahres gebaut werden" in record.text
+    assert not any(p.startswith("März") for p in paragraphs)
+    for furniture in ("Teilen", "Artikel anhören", "Nachrichten ›", "Impressum", "Neue Buslinie"):
+        assert furniture not in record.text
+
+
+# -- HTML: what the extractor left out is listed with a reason
+
+HTML_PAGE = """<!doctype html><html lang="en"><head><title>Ferry fares frozen | Harbour Post</title></head><body>
+<div class="cookie-banner"><p>We use cookies to improve your experience on our site and to show you relevant adverts.</p>
+<button>Accept all</button></div>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sport">Sport</a></li></ul></nav>
+<main><article><h1>Ferry fares frozen for another year on all island routes</h1>
+<p>The ferry operator has frozen fares on all of its island routes for another year, the third freeze in a row,
+after the regional government agreed to raise its subsidy by four per cent.</p>
+<p>Islanders had warned that a rise would make the daily crossing too expensive for people who work on the
+mainland, and a petition against it gathered more than six thousand signatures in a month.</p>
+<p>The operator said it would also add a late sailing on Fridays from June, a change that passengers and
+local businesses have asked for since the timetable was cut back two years ago.</p>
+</article></main>
+<footer><p>Contact us</p><p>© 2025 Harbour Post Media. All rights reserved.</p></footer></body></html>"""
+
+
+def test_html_record_lists_what_the_extractor_dropped(tmp_path):
+    record = clean_text(HTML_PAGE, tmp_path, name="page.html")
+    assert record.status == "ok"
+    removed = {r["text"]: r["reason"] for r in record.removed}
+    assert removed["We use cookies to improve your experience on our site and to show you relevant adverts."] \
+        == "cookie_consent"
+    assert "Home" in removed and "Sport" in removed
+    assert "© 2025 Harbour Post Media. All rights reserved." in removed
+    assert all(reason for reason in removed.values())
+    assert not any(text.startswith("The ferry operator has frozen") for text in removed)
+    assert record.title not in removed
+    report = record.report
+    assert report["kept"] + report["removed"] + 1 == report["blocks"]
+
+
+# -- the block model: shipped, read without the network, the same input gives the same record
+
+def test_block_model_loads_offline_and_decides_the_same_twice(tmp_path, monkeypatch):
+    import socket
+
+    from pipeline.stages.clean import learned
+
+    def no_network(*args, **kwargs):
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    learned.model.cache_clear()
+    model = learned.model()
+    assert model is not None and model.version == learned.MODEL_VERSION
+    page = "\n".join(["Lead pipes in the old town to be replaced within three years", *BLOG_BODY, *TEASERS])
+    first = clean_text(page, tmp_path, explain=True)
+    second = clean_text(page, tmp_path, name="again.txt", explain=True)
+    assert first.text == second.text and first.removed == second.removed
+    assert first.report["explain"] == second.report["explain"]
+
+
+def test_model_removals_name_the_model_and_its_strongest_features(tmp_path):
+    from pipeline.stages.clean import learned
+
+    if learned.model() is None:
+        pytest.skip("no block model shipped")
+    page = "\n".join(["Lead pipes in the old town to be replaced within three years", *BLOG_BODY, *TEASERS])
+    record = clean_text(page, tmp_path, explain=True)
+    rows = [r for r in record.report["explain"] if (r["rule"] or "").startswith("model")]
+    for row in rows:
+        assert row["decision"] == "remove" and row["reason"]
+        if row["rule"] != "model":
+            assert any(name in row["rule"] for name in learned.FEATURES)

@@ -14,6 +14,10 @@ _CAPITALISED_WORD = re.compile(r"(?<!\w)[^\W\d_a-zß-ÿ]")
 _WORD_AT = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"“„«(]?[^\W\d_a-zß-ÿ]")
 _ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Z][a-z]{0,2}\.$")
+# "ab dem 1. März", "am 3. Oktober": a day's ordinal, not a sentence end.
+_ORDINAL_END = re.compile(r"(?:^|\s)\d{1,2}\.$")
+# A breadcrumb trail glued to what follows: "Regional › Niedersachsen › Hannover Hannover will…"
+_TRAIL = re.compile(r"^(?P<trail>.*?(?:\S+\s[›»|]\s){2,}\S+)\s(?P<rest>[^›»|]{20,})$")
 # A sentence ends at . ! ? … (and closing quotes) before a space and a capital, digit or quote.
 # A regular expression rather than pysbd (pipeline.text.split_sentences): the blocks only
 # need to be cut where furniture may start, and pysbd takes ~12 ms on a 5 KB line.
@@ -29,14 +33,24 @@ def split_long_line(line: str) -> list[str]:
     """Sentences of a line that holds a whole page, with widget headings cut out on their own."""
     sentences: list[str] = []
     for piece in _ROUGH_SENTENCE_END.split(line):
-        if sentences and _ABBREVIATION_END.search(sentences[-1]):
-            sentences[-1] += " " + piece  # "Dr. Marcos", "J. Smith": not a sentence end
+        if sentences and (_ABBREVIATION_END.search(sentences[-1]) or _ORDINAL_END.search(sentences[-1])):
+            sentences[-1] += " " + piece  # "Dr. Marcos", "J. Smith", "1. März": not a sentence end
         elif piece.strip():
             sentences.append(piece)
     pieces: list[str] = []
     for sentence in sentences:
-        pieces.extend(_cut_at_cues(sentence))
+        for piece in _cut_at_cues(sentence):
+            pieces.extend(_cut_after_trail(piece))
     return pieces
+
+
+def _cut_after_trail(piece: str) -> list[str]:
+    """A breadcrumb trail and the headline glued to it: the trail ends at the word after its
+    last separator."""
+    match = _TRAIL.match(piece)
+    if not match:
+        return [piece]
+    return [match.group("trail"), match.group("rest")]
 
 
 def _heading_spans(sentence: str) -> list[tuple[int, int]]:
@@ -44,6 +58,7 @@ def _heading_spans(sentence: str) -> list[tuple[int, int]]:
     capitals), longest first where they overlap."""
     pieces = embedded_cues()
     spans = []
+    weak = []
     # Only a capitalised phrase is a heading: "most read" inside a sentence is prose.
     for start in _CAPITALISED_WORD.finditer(sentence):
         position = start.start()
@@ -57,13 +72,20 @@ def _heading_spans(sentence: str) -> list[tuple[int, int]]:
         text = sentence[position:longest]
         label = piece in pieces.labels and _NEXT_STARTS_SENTENCE.match(sentence, longest)
         if " " not in text.strip() and not (text.isupper() and len(text) >= 4) and not label:
-            continue  # one ordinary word ("News") is too weak to cut at
+            weak.append((position, longest))  # one ordinary word ("News") is too weak to cut at alone
+            continue
         spans.append((position, longest))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     chosen: list[tuple[int, int]] = []
     for start, end in spans:
         if not chosen or start >= chosen[-1][1]:
             chosen.append((start, end))
+    # ...but one right after a widget heading is the same strip of buttons ("Artikel anhören Teilen").
+    for start, end in sorted(weak):
+        before = [c for c in chosen if c[1] <= start and not sentence[c[1]:start].strip()]
+        if before and not any(c[0] < end and start < c[1] for c in chosen):
+            chosen.append((start, end))
+            chosen.sort()
     return chosen
 
 

@@ -82,7 +82,8 @@ class Decision:
 
 def _measure(text: str) -> Block:
     raw = sig.raw_words(text)
-    block = Block(text=text, chars=len(text), n_words=len(raw))
+    unspaced = sig.unspaced_chars(text)
+    block = Block(text=text, chars=sig.block_length(text, unspaced), n_words=sig.word_count(raw, unspaced))
     tokens = [w.lower() for w in raw]
     block.norm = " ".join(tokens)
     block.terminal = sig.ends_sentence(text)
@@ -341,7 +342,10 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
             _mark(block, block.cue, block.rule or "cue phrase")
 
     # The headline, looked for before the first prose block.
-    first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == GOOD), None)
+    # (In a page without line breaks, prose ends with a full stop: a long piece that does not
+    # is a headline glued to its standfirst.)
+    first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == GOOD and (b.terminal or not sentences)),
+                       None)
     if first_prose is None:
         first_prose = next((i for i, b in enumerate(blocks) if b.initial_class == NEAR_GOOD), len(blocks))
     title_index = None

@@ -22,6 +22,7 @@ _DROP = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>", re.IGN
 _BREAK = re.compile(r"<(/?(p|div|br|li|h[1-6]|tr|section|article|header|footer|nav|aside|ul|ol|table|blockquote)\b)[^>]*>",
                     re.IGNORECASE)
 _LIST_MARK = re.compile(r"^- ")
+_BODY = re.compile(r"<body\b", re.IGNORECASE)
 # Class names sites give the standfirst (standfirst, chapô, sommario, Vorspann, entradilla...).
 _STANDFIRST_CLASSES = ("standfirst", "chapo", "chapeau", "sommario", "summary", "dek", "subtitle", "subheadline",
                        "lead", "teaser", "intro", "vorspann", "entradilla", "subtitulo", "excerpt", "abstract",
@@ -107,6 +108,30 @@ def headline_and_standfirst(html: str, title: str = "") -> tuple[str, str]:
             sibling, hops = sibling.getnext(), hops + 1
         return headline, ""
     return "", ""
+
+
+EXTRACTOR_REASON = "outside_main_text"  # what trafilatura left out and no cue names
+
+
+def dropped_by_extractor(html: str, page: ExtractedPage, title: str = "") -> list[dict]:
+    """The page's visible lines that the extractor left out of its main text (menus, cookie
+    banners, footers...), each with the cue reason that names it, else outside_main_text;
+    the headline and lines inside the extracted text are not listed."""
+    if page.extractor != "trafilatura":
+        return []
+    from pipeline.stages.clean.cues import cue_reason
+
+    kept = set(page.blocks)
+    joined = "\n".join(page.blocks)
+    title_norm = normalise_space(title)
+    found, seen = [], set()
+    body = _BODY.search(html)
+    for line in visible_text_blocks(html[body.start() if body else 0:][:HEAD_SCAN_CHARS * 10]):
+        if line in kept or line in seen or line == title_norm or line in joined:
+            continue
+        seen.add(line)
+        found.append({"text": line, "reason": cue_reason(line, len(line.split())) or EXTRACTOR_REASON})
+    return found
 
 
 def extract(html: str) -> ExtractedPage:

@@ -12,8 +12,18 @@ from pipeline.text import stopwords, words
 
 # A sentence ends with . ! ? … or ; perhaps followed by closing quotes or brackets; a line
 # that only ends with a closing quote (a headline quoting someone) does not.
-_TERMINAL = re.compile(r"[.!?…;][\"”»’')\]]*\s*$")
-_QUESTION = re.compile(r"[?¿]\s*$")
+# Scripts have their own stops: 。！？ (Chinese, Japanese), । ॥ (Devanagari, Bengali), ؟ ۔ (Arabic, Urdu).
+_TERMINAL = re.compile(r"[.!?…;。！？｡।॥؟۔။][\"”»’')\]」』）]*\s*$")
+_QUESTION = re.compile(r"[?¿？؟]\s*$")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Japanese kana, CJK
+# (Korean puts spaces between words).
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+# Thai, Lao and Khmer end a sentence with a space, not a mark: a long run of such text is prose.
+_UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
+UNPUNCTUATED_SENTENCE_CHARS = 40
+# A character of those scripts says about as much as a short word: it counts as 2.5 letters
+# in block lengths, and two of them as a word.
+UNSPACED_CHAR_WEIGHT = 2.5
 _BULLET = re.compile(r"^\s*([•·▪‣◦●○■□➢►▶✓✔\-–—*+]|\d{1,2}[.)]|[a-z][.)])\s+")
 _SEPARATORS = re.compile(r"\s[|·•›»>/–-]\s|›|»|\|")
 _UPPER_START = re.compile(r"^[\W\d_]*[^\W\d_]")
@@ -62,7 +72,10 @@ def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
 
 
 def ends_sentence(text: str) -> bool:
-    return bool(_TERMINAL.search(text))
+    if _TERMINAL.search(text):
+        return True
+    return (len(text) >= UNPUNCTUATED_SENTENCE_CHARS and not text.isascii() and bool(_UNPUNCTUATED.search(text))
+            and len(_UNPUNCTUATED.findall(text)) >= UNPUNCTUATED_SENTENCE_CHARS)
 
 
 def is_question(text: str) -> bool:
@@ -87,6 +100,25 @@ def capitalised_share(raw_words: list[str]) -> float:
 def starts_lowercase(text: str) -> bool:
     match = _UPPER_START.match(text)
     return bool(match) and match.group(0)[-1].islower()
+
+
+def unspaced_chars(text: str) -> int:
+    """How many characters of scripts written without spaces the text holds."""
+    if text.isascii() or not _UNSPACED.search(text):
+        return 0
+    return len(_UNSPACED.findall(text))
+
+
+def block_length(text: str, unspaced: int) -> int:
+    """Length in Latin-letter equivalents: a 60-character Chinese sentence is a paragraph."""
+    return len(text) + int(unspaced * (UNSPACED_CHAR_WEIGHT - 1))
+
+
+def word_count(raw: list[str], unspaced: int) -> int:
+    """Words; in unspaced scripts, where a 'word' is a whole clause, two characters a word."""
+    if not unspaced:
+        return len(raw)
+    return sum(max(1, len(_UNSPACED.findall(w)) // 2) if _UNSPACED.search(w) else 1 for w in raw)
 
 
 def raw_words(text: str) -> list[str]:

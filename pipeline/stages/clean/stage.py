@@ -14,6 +14,7 @@ from collections import Counter
 from pipeline.inputs import Document, SourceText, read_document
 from pipeline.records import CleanRecord
 from pipeline.stages.base import Stage, StageContext
+from pipeline.stages.clean import learned
 from pipeline.stages.clean.blocks import page_blocks
 from pipeline.stages.clean.classify import Decision, classify
 from pipeline.text import join_paragraphs
@@ -78,17 +79,24 @@ class CleanStage(Stage):
         else:
             blocks, sentences = page_blocks(source.text)
             decision = classify(blocks, sentences=sentences)
+            learned.apply(decision, explain=self.explain)  # the block model's second opinion
         kept = [b.text for b in decision.blocks if b.reason is None]
         removed = [b for b in decision.blocks if b.reason and b.reason != "title"]
         record.title = decision.title
         record.text = join_paragraphs(kept)
         record.removed = [{"text": b.text, "reason": b.reason} for b in removed]
-        record.report = {"blocks": len(decision.blocks), "kept": len(kept), "removed": len(removed),
-                         "removed_by_reason": dict(Counter(b.reason for b in removed).most_common()),
+        if source.format == "html":
+            from pipeline.stages.clean.html import dropped_by_extractor
+
+            record.removed += dropped_by_extractor(source.text, page, record.title)
+        dropped = len(record.removed) - len(removed)
+        record.report = {"blocks": len(decision.blocks) + dropped, "kept": len(kept), "removed": len(record.removed),
+                         "removed_by_reason": dict(Counter(r["reason"] for r in record.removed).most_common()),
                          "language_guess": decision.language,
                          "chars_in": len(source.text), "chars_kept": len(record.text)}
         if extractor:
             record.report["extractor"] = extractor
+            record.report["extractor_dropped"] = dropped
         if self.context.declared_language:  # --declared-lang: what the pages claim, over their own markup
             record.declared_language = self.context.declared_language
         if self.explain:
