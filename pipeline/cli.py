@@ -281,13 +281,19 @@ def _run_inputs(inputs, out, stages, config_path, common) -> None:
 
     def count() -> int | None:
         # Only a terminal shows bars with an ETA; counting walks the tree once more (stat only).
-        return sum(1 for _ in discover(inputs)) if sys.stderr.isatty() and not common["quiet"] else None
+        return sum(1 for _ in discover(inputs, exclude=[out])) if sys.stderr.isatty() and not common["quiet"] else None
 
+    out_folder = Path(out).resolve()
     for item in inputs:
         if not Path(item).exists():
             raise UsageError(f"{item}: no such file or folder")
+        where = Path(item).resolve()
+        if where == out_folder or out_folder in where.parents:
+            raise UsageError(f"{item}: is inside the output folder {out}; keep inputs outside OUT")
+    # OUT inside an input folder is left out of the walk, with everything newsum writes.
     _execute(out, stages, config_path, common,
-             lambda runner: runner.run_documents(discover(inputs, discovery), discovery, command=_command_line()),
+             lambda runner: runner.run_documents(discover(inputs, discovery, exclude=[out]), discovery,
+                                                 command=_command_line()),
              total=count)
 
 
@@ -352,6 +358,7 @@ def status(out, runs, as_json, verbose):
     """
     import json
 
+    from pipeline.inputs import printable
     from pipeline.report import group_causes
     from pipeline.workspace import Workspace
 
@@ -388,13 +395,13 @@ def status(out, runs, as_json, verbose):
     elif verbose:
         for problem in data["problems"]:
             reason = problem["error"] or "; ".join(problem["reasons"])
-            click.echo(f"{problem['status']:8} {problem['doc_id']} [{problem['stage']}]: {reason}")
+            click.echo(f"{problem['status']:8} {printable(problem['doc_id'])} [{problem['stage']}]: {printable(reason)}")
     else:
         for cause in data["causes"]:
             n = cause["documents"]
-            examples = ", ".join(cause["examples"][:3]) + (f" and {n - 3} more" if n > 3 else "")
+            examples = ", ".join(printable(d) for d in cause["examples"][:3]) + (f" and {n - 3} more" if n > 3 else "")
             click.echo(f"{cause['stage']} {cause['status']} for {n} document{'s' if n != 1 else ''} "
-                       f"({examples}): {cause['reason']}")
+                       f"({examples}): {printable(cause['reason'])}")
 
 
 @main.command()

@@ -16,10 +16,27 @@ def _umask() -> int:
     return mask
 
 
+def make_folders(folder: Path) -> None:
+    """mkdir -p, one level at a time from the deepest existing folder (pathlib's recurses once
+    per level, and a tree a thousand levels deep is a RecursionError)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for level in reversed(missing):
+        try:
+            level.mkdir()
+        except FileExistsError:
+            if not level.is_dir():
+                raise
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write a file so that readers see the old one or the whole new one, never a part."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a record is readable as any file the process makes

@@ -29,6 +29,8 @@ class Document:
     doc_id: str
     path: Path
     suffix_format: str  # format by extension: text or html
+    full_id: str = ""  # the path relative to its input folder, extension kept: the id when `doc_id` is taken
+    clash: str | None = None  # the file that already holds `doc_id`'s records, when this one would take them
 
 
 @dataclass
@@ -53,11 +55,38 @@ class SourceText:
     notes: tuple[str, ...] = ()
 
 
+# Names at OUT's top that are the workspace's own: no document id is one of them.
+RESERVED_IDS = frozenset({"digest.md", "digest.html", "stories.json"})
+
+
 def _doc_id(rel: Path) -> str:
+    """A document's id: its path relative to its input folder without the extension, the same
+    whatever other files there are (a.txt is `a` every night); where that would be one of the
+    workspace's own names (digest.md.txt) or end like a record file (clean.json.txt), the path
+    with its extension."""
     parts = rel.with_suffix("").parts
     if not parts or any(p in ("", ".", "..") for p in parts) or rel.is_absolute():
         raise InputError("unsafe_path", f"{rel}: refusing a path that would escape the output folder")
-    return "/".join(parts)
+    doc_id = "/".join(parts)
+    # a.txt/clean.json.txt beside a.txt would put a folder where a.txt's clean.json is
+    if doc_id in RESERVED_IDS or parts[-1].lower().endswith(".json"):
+        return "/".join(rel.parts)
+    return doc_id
+
+
+def printable(value: str | os.PathLike) -> str:
+    """A file name as one line of a message: control characters (a newline in a name) escaped."""
+    text = str(value)
+    return text if text.isprintable() else text.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def _undecodable(name: str) -> bool:
+    """A name with bytes that are not UTF-8 (os gives them as surrogates): no id can be made of it."""
+    try:
+        name.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _is_inside(path: Path, root: Path) -> bool:
@@ -68,15 +97,21 @@ def _is_inside(path: Path, root: Path) -> bool:
         return False
 
 
-def discover(inputs: Iterable[str | os.PathLike], discovery: Discovery | None = None) -> Iterator[Document]:
+def discover(inputs: Iterable[str | os.PathLike], discovery: Discovery | None = None,
+             exclude: Iterable[str | os.PathLike] = ()) -> Iterator[Document]:
     """Yield the documents under `inputs` (files or folders), in a deterministic order.
 
     Hidden files and folders, files of other types, symlinks that point outside their input
-    folder and symlinked folders are skipped and counted in `discovery`. A document id is
-    the path relative to its input folder, without extension.
+    folder, symlinked folders, names that are not UTF-8 and the folders in `exclude` (OUT,
+    when it is inside an input) are skipped and counted in `discovery`. A document id is the
+    path relative to its input folder, without extension (`_doc_id`); two documents may
+    want the same id (a.txt and a.html; x.txt in two inputs): the runner decides which keeps
+    it (the one that had it on earlier nights, else the first) and fails the other. The same
+    file reached twice is yielded once.
     """
     discovery = discovery if discovery is not None else Discovery()
-    seen: set[str] = set()
+    excluded = {Path(e).resolve() for e in exclude}
+    seen: set[Path] = set()
     for raw in inputs:
         top = Path(raw)
         if not top.exists():
@@ -85,28 +120,59 @@ def discover(inputs: Iterable[str | os.PathLike], discovery: Discovery | None = 
             if TEXT_SUFFIXES.get(top.suffix.lower()) is None:
                 discovery.skip("unsupported_type", top)
                 continue
-            doc = Document(_doc_id(Path(top.name)), top, TEXT_SUFFIXES[top.suffix.lower()])
-            if doc.doc_id in seen:
-                discovery.skip("duplicate_id", top)
+            if _undecodable(top.name):
+                discovery.skip("undecodable_name", printable(top))
                 continue
-            seen.add(doc.doc_id)
-            yield doc
+            doc = _claim(Path(top.name), top, seen, discovery)
+            if doc is not None:
+                yield doc
             continue
-        root = top.resolve()
-        yield from _walk(top, root, Path(), discovery, seen)
+        yield from _walk(top, top.resolve(), discovery, seen, excluded)
 
 
-def _walk(top: Path, root: Path, rel_dir: Path, discovery: Discovery, seen: set[str]) -> Iterator[Document]:
+def _claim(rel: Path, path: Path, seen: set[Path], discovery: Discovery) -> Document | None:
+    """The document at `path` (relative path `rel`), once per file."""
+    try:
+        doc_id, full_id = _doc_id(rel), "/".join(rel.parts)
+        real = path.resolve()
+    except (InputError, OSError, RuntimeError):
+        discovery.skip("unsafe_path", printable(path))
+        return None
+    if real in seen:
+        discovery.skip("duplicate_file", printable(path))
+        return None
+    seen.add(real)
+    return Document(doc_id, path, TEXT_SUFFIXES[path.suffix.lower()], full_id)
+
+
+def _walk(top: Path, root: Path, discovery: Discovery, seen: set[Path],
+          excluded: set[Path]) -> Iterator[Document]:
+    """Folders one at a time, depth first in sorted order, with a stack (no recursion limit)."""
+    pending = [Path()]
+    while pending:
+        rel_dir = pending.pop()
+        subdirs = yield from _walk_folder(top, root, rel_dir, discovery, seen, excluded)
+        pending.extend(rel_dir / name for name in reversed(subdirs))
+
+
+def _walk_folder(top: Path, root: Path, rel_dir: Path, discovery: Discovery, seen: set[Path],
+                 excluded: set[Path]):
     folder = top / rel_dir
+    if excluded and folder.resolve() in excluded:
+        discovery.skip("output_folder", folder)
+        return []
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        discovery.skip("unreadable_folder", f"{folder}: {exc.strerror}")
-        return
+        discovery.skip("unreadable_folder", f"{printable(folder)}: {exc.strerror}")
+        return []
     files, subdirs = [], []
     for entry in entries:
         if entry.name.startswith("."):
             discovery.skip("hidden", folder / entry.name)
+            continue
+        if _undecodable(entry.name):
+            discovery.skip("undecodable_name", printable(folder / entry.name))
             continue
         try:
             if entry.is_symlink():
@@ -118,6 +184,9 @@ def _walk(top: Path, root: Path, rel_dir: Path, discovery: Discovery, seen: set[
                     discovery.skip("symlinked_folder", folder / entry.name)
                     continue
             if entry.is_dir(follow_symlinks=False):
+                if entry.name.lower().endswith(".json"):  # its records would sit where record files are
+                    discovery.skip("reserved_name", printable(folder / entry.name))
+                    continue
                 subdirs.append(entry.name)
             elif entry.is_file():
                 files.append(entry.name)
@@ -125,23 +194,14 @@ def _walk(top: Path, root: Path, rel_dir: Path, discovery: Discovery, seen: set[
                 discovery.skip("not_a_regular_file", folder / entry.name)
         except OSError:
             discovery.skip("unreadable", folder / entry.name)
-    # Two files that differ only by extension (a.txt, a.html) keep their extension in the id.
-    stems = Counter(Path(n).stem for n in files if Path(n).suffix.lower() in TEXT_SUFFIXES)
     for name in files:
-        suffix = Path(name).suffix.lower()
-        fmt = TEXT_SUFFIXES.get(suffix)
-        if fmt is None:
+        if TEXT_SUFFIXES.get(Path(name).suffix.lower()) is None:
             discovery.skip("unsupported_type", folder / name)
             continue
-        rel = rel_dir / name
-        doc_id = "/".join(rel.parts) if stems[Path(name).stem] > 1 else _doc_id(rel)
-        if doc_id in seen:
-            discovery.skip("duplicate_id", folder / name)
-            continue
-        seen.add(doc_id)
-        yield Document(doc_id, folder / name, fmt)
-    for name in subdirs:
-        yield from _walk(top, root, rel_dir / name, discovery, seen)
+        doc = _claim(rel_dir / name, folder / name, seen, discovery)
+        if doc is not None:
+            yield doc
+    return subdirs
 
 
 _BOMS = (

@@ -15,6 +15,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.inputs import printable
+
 log = logging.getLogger("newsum")
 
 
@@ -72,8 +74,8 @@ class Reporter:
     def on_record(self, record) -> None:
         fields = {"event": "record", "doc_id": record.doc_id, "stage": record.stage, "status": record.status}
         if record.status == "failed":
-            where = record.source.get("path") if record.stage == "clean" and record.source.get("path") else record.doc_id
-            self._write(logging.WARNING, f"{where}: {record.stage} failed: {record.error['message']}",
+            where = printable(getattr(record, "source", {}).get("path") or record.doc_id)
+            self._write(logging.WARNING, f"{where}: {record.stage} failed: {printable(record.error['message'])}",
                         error=record.error, **fields)
         elif record.status == "degraded":
             reasons = record.report.get("degraded", [])
@@ -129,10 +131,14 @@ class Reporter:
                   f"{len(result.removed)} document{'s' if len(result.removed) != 1 else ''} no longer in the input; {verb}: "
                   + ", ".join(d for d, _ in result.removed[:5]) + (" …" if len(result.removed) > 5 else ""),
                   event="removed", documents=[d for d, _ in result.removed])
-        for (stage, status, reason), doc_ids in group_causes(result.current_problems):
+        # This run's failures had their line each as they came; earlier runs' are repeated here.
+        printed = {(d, stage) for d, stage, status, _ in result.problems if status == "failed"}
+        remaining = [p for p in result.current_problems if p[2] != "failed" or (p[0], p[1]) not in printed]
+        for (stage, status, reason), doc_ids in group_causes(remaining):
             n = len(doc_ids)
-            examples = ", ".join(doc_ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
-            event(quiet_level, f"{stage} {status} for {n} document{'s' if n != 1 else ''} ({examples}): {reason}",
+            examples = ", ".join(printable(d) for d in doc_ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
+            event(quiet_level, f"{stage} {status} for {n} document{'s' if n != 1 else ''} ({examples}): "
+                               f"{printable(reason)}",
                   event="cause", stage=stage, status=status, reason=reason, documents=doc_ids)
 
 

@@ -18,7 +18,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -26,12 +26,12 @@ from pipeline import __version__
 from pipeline.config import Config
 from pipeline.engines.base import Engine
 from pipeline.errors import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NewsumError
-from pipeline.inputs import Discovery, Document
+from pipeline.inputs import Discovery, Document, _doc_id, printable
 from pipeline.records import DEGRADED, FAILED, Record
 from pipeline.stages import get as get_stage
 from pipeline.stages import record_types
 from pipeline.stages.base import Stage, StageContext
-from pipeline.workspace import State, Workspace
+from pipeline.workspace import RecordNotWritten, State, Workspace
 
 log = logging.getLogger("newsum")
 
@@ -130,6 +130,13 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 
 # -- the runner ----------------------------------------------------------------------------
 
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def content_sha256(path: Path) -> str | None:
     digest = hashlib.sha256()
     try:
@@ -167,6 +174,7 @@ class Runner:
         self.engine.start(self.stages, context)
         self._stage_keys = {stage.name: stage.key(context) for stage in self.stages}
         self._environments: dict[str, str | None] = {}
+        self._claimed: dict[str, str] = {}  # document id → the input file that has it in this run
 
     def environment(self, stage: type[Stage]) -> str | None:
         """The stage's environment fingerprint, looked up once per run and only when asked."""
@@ -308,14 +316,56 @@ class Runner:
                          and not (self.options.retry_failed and before.status == FAILED)
                          # degraded for want of something (a model) that may be there now
                          and not (before.status == DEGRADED and before.environment != self.environment(stage))
-                         and self.workspace.has(doc.doc_id, stage.record))
+                         # the record as it was written: not replaced, damaged or removed since
+                         and (self.workspace.record_stat(doc.doc_id, stage.record) == before.record_stat
+                              if before.record_stat else self.workspace.has(doc.doc_id, stage.record)))
                 if not fresh:
                     first[doc.doc_id] = index
                     break
         state.see_documents(rows, self.run_id)
         return keys, first
 
+    def _settle_ids(self, batch: list[Document]) -> list[Document]:
+        """Ids never move and never collide. An id stays with the file that had it on an earlier
+        night while that file is still there, else goes to the first document of this run that
+        wants it; another document that wants it is a clash: it fails, under its full name,
+        with both names in the message."""
+        known = self.state.document_paths(list({d.doc_id for d in batch} | {d.full_id for d in batch}))
+        settled = []
+        for doc in batch:
+            holder = self._claimed.get(doc.doc_id)
+            if holder is None:
+                before = known.get(doc.doc_id)
+                if before and not _same_file(before, doc.path) and os.path.exists(before):
+                    holder = before  # an earlier night's document, still in place: the id is its
+            if holder is not None and not _same_file(holder, doc.path) and doc.full_id != doc.doc_id:
+                doc = replace(doc, doc_id=doc.full_id, clash=str(holder))
+            elif holder is not None and not _same_file(holder, doc.path):
+                # its full name is the id already taken: there is nowhere else to file it
+                log.warning("%s: skipped: its records would go where those of %s are; rename one of them",
+                            printable(doc.path), printable(holder))
+                continue
+            self._claimed.setdefault(doc.doc_id, str(doc.path))
+            settled.append(doc)
+        return settled
+
+    def _fail_clashes(self, clashes: list[Document], result: RunResult) -> None:
+        first = self.stages[0]
+        records = []
+        for doc in clashes:
+            taken = _doc_id(Path(doc.full_id))
+            records.append(first.failed(doc, "id_clash", f"{printable(doc.path)}: its records would go to "
+                                        f"{taken}/ in the output folder, which holds those of {printable(doc.clash)}; "
+                                        "rename one of the two files"))
+        self.state.see_documents([(d.doc_id, str(d.path), -1, -1, None) for d in clashes], self.run_id)
+        self._emit_all(records, lambda record: "id_clash", result)
+
     def _run_batch(self, batch: list[Document], result: RunResult) -> None:
+        batch = self._settle_ids(batch)
+        clashes = [d for d in batch if d.clash]
+        if clashes:
+            self._fail_clashes(clashes, result)
+            batch = [d for d in batch if not d.clash]
         keys, first = self._plan(batch)
 
         def key_for(record: Record) -> str:
@@ -354,13 +404,18 @@ class Runner:
         """Write each record, then the state of the whole group in one transaction."""
         rows = []
         for record in records:
-            self.workspace.write(record)
+            try:
+                record_stat = self.workspace.write(record)
+            except RecordNotWritten as exc:
+                record.fail("record_not_written", str(exc))
+                record_stat = None
             result.add(record)
             self.on_record(record)
             environment = self.environment(get_stage(record.stage)) if record.status == DEGRADED else None
             rows.append((record.doc_id, record.stage, key_for(record), record.status,
                          record.error["message"] if record.error else None,
-                         record.report.get("degraded", []), record.timings.get("seconds", 0.0), environment))
+                         record.report.get("degraded", []), record.timings.get("seconds", 0.0), environment,
+                         record_stat))
         if rows and self.state is not None:
             self.state.record_stages(rows, self.run_id)
 

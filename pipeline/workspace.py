@@ -14,10 +14,13 @@ the next run simply redoes that document-stage. Both databases are migrated by `
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,9 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, LockHeld, OutputError
+from pipeline.errors import ConfigError, LockHeld, OutputError, UsageError
 from pipeline.files import write_json_atomic
 from pipeline.records import Record
+
+log = logging.getLogger("newsum")
 
 # newsum's own folder inside a folder it shares: OUT (the state, never a document id) and
 # the model cache that models.yaml's cache_dir names (CTranslate2 conversions).
@@ -65,15 +70,46 @@ def migrate(db: sqlite3.Connection, migrations: list[str], path: Path | str) -> 
         db.execute("COMMIT")
 
 
+def _damaged(exc: sqlite3.Error) -> bool:
+    """A file that is not a database, or a damaged one (not a lock, a full disk, a permission)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+def _connect(path: Path, migrations: list[str]) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        if db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked while a run writes
+        migrate(db, migrations, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def open_database(path: Path, migrations: list[str], *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection to one of the workspace's databases, migrated (or read-only, as it is)."""
+    """A connection to one of the workspace's databases, migrated (or read-only, as it is).
+
+    A damaged database (not a database at all, truncated, malformed) is moved aside, kept
+    as `<name>.damaged-<time>` and named in a warning, and a new one is started: what it
+    held is redone from the inputs, never lost from the records."""
     if readonly:
         return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5, isolation_level=None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")  # readers are not blocked while a run writes
-    migrate(db, migrations, path)
-    return db
+    try:
+        return _connect(path, migrations)
+    except sqlite3.Error as exc:
+        if not _damaged(exc):
+            raise
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+            except FileNotFoundError:
+                pass
+        log.warning("%s was damaged (%s): moved aside to %s; a new one is started", path, exc, aside.name)
+        return _connect(path, migrations)
 
 
 # The state database. Per document and stage: the key the stage ran under (a hash of the
@@ -115,6 +151,9 @@ STATE_MIGRATIONS = [
     # What outside the configuration a degraded document-stage lacked (which models were
     # present): when it changes, the document-stage is redone.
     "ALTER TABLE doc_stages ADD COLUMN environment TEXT",
+    # The size and modification time of the record as written: a record replaced or damaged
+    # since (or a folder in its place) no longer matches, and is redone.
+    "ALTER TABLE doc_stages ADD COLUMN record_stat TEXT",
 ]
 
 
@@ -123,6 +162,7 @@ class StageState:
     key: str
     status: str
     environment: str | None = None
+    record_stat: str | None = None
 
 
 class _Transaction:
@@ -180,6 +220,15 @@ class State:
                               (doc_id, size, mtime_ns)).fetchone()
         return row[0] if row else None
 
+    def document_paths(self, doc_ids: list[str]) -> dict[str, str]:
+        """The input path each of these ids was last seen at."""
+        out: dict[str, str] = {}
+        for start in range(0, len(doc_ids), 500):
+            chunk = doc_ids[start:start + 500]
+            out.update(self.db.execute(f"SELECT doc_id, path FROM documents WHERE doc_id IN ({','.join('?' * len(chunk))})",
+                                       chunk).fetchall())
+        return out
+
     def see_documents(self, rows: list[tuple[str, str, int, int, str | None]], run_id: int) -> None:
         with self.transaction():
             self.db.executemany(
@@ -204,25 +253,27 @@ class State:
         for start in range(0, len(doc_ids), 500):
             chunk = doc_ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for doc_id, stage, key, status, environment in self.db.execute(
-                    f"SELECT doc_id, stage, key, status, environment FROM doc_stages WHERE doc_id IN ({marks})",
-                    chunk):
-                out[(doc_id, stage)] = StageState(key, status, environment)
+            for doc_id, stage, key, status, environment, record_stat in self.db.execute(
+                    "SELECT doc_id, stage, key, status, environment, record_stat FROM doc_stages "
+                    f"WHERE doc_id IN ({marks})", chunk):
+                out[(doc_id, stage)] = StageState(key, status, environment, record_stat)
         return out
 
-    def record_stages(self, rows: list[tuple[str, str, str, str, str | None, list[str], float, str | None]],
-                      run_id: int) -> None:
-        """(doc_id, stage, key, status, error, degraded reasons, seconds, environment) for records already on disk."""
+    def record_stages(self, rows: list[tuple[str, str, str, str, str | None, list[str], float, str | None,
+                                             str | None]], run_id: int) -> None:
+        """(doc_id, stage, key, status, error, degraded reasons, seconds, environment, record stat)
+        for records already on disk."""
         stamp = now()
         with self.transaction():
             self.db.executemany(
                 "INSERT INTO doc_stages (doc_id, stage, key, status, error, reasons, seconds, run_id, updated_at, "
-                "environment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(doc_id, stage) DO UPDATE SET "
-                "key = excluded.key, status = excluded.status, error = excluded.error, reasons = excluded.reasons, "
-                "seconds = excluded.seconds, run_id = excluded.run_id, updated_at = excluded.updated_at, "
-                "environment = excluded.environment",
-                [(d, s, k, st, e, json.dumps(r) if r else None, sec, run_id, stamp, env)
-                 for d, s, k, st, e, r, sec, env in rows])
+                "environment, record_stat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(doc_id, stage) "
+                "DO UPDATE SET key = excluded.key, status = excluded.status, error = excluded.error, "
+                "reasons = excluded.reasons, seconds = excluded.seconds, run_id = excluded.run_id, "
+                "updated_at = excluded.updated_at, environment = excluded.environment, "
+                "record_stat = excluded.record_stat",
+                [(d, s, k, st, e, json.dumps(r) if r else None, sec, run_id, stamp, env, rs)
+                 for d, s, k, st, e, r, sec, env, rs in rows])
 
     def forget_stage(self, doc_id: str, stage: str) -> None:
         with self.transaction():
@@ -309,6 +360,13 @@ class RunLock:
         self.release()
 
 
+class RecordNotWritten(OutputError):
+    """One record could not be written (its own path's problem, not the disk's)."""
+
+
+_FATAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
 # -- the workspace -------------------------------------------------------------------------------
 
 class Workspace:
@@ -341,22 +399,50 @@ class Workspace:
 
     # -- records ----------------------------------------------------------------------------
 
-    def write(self, record: Record) -> Path:
+    def _check_no_link(self, folder: Path) -> None:
+        """No write follows a symlink out of OUT: every folder from the record's up to OUT is real."""
+        while folder != self.root and self.root in folder.parents:
+            if folder.is_symlink():
+                raise RecordNotWritten(f"{folder} is a symlink; records are never written through one")
+            folder = folder.parent
+
+    def write(self, record: Record) -> str:
+        """Write a record; returns its stat stamp (size and modification time) for the state.
+
+        A write that fails for this record alone (its path taken by a folder, a read-only or
+        symlinked folder) raises RecordNotWritten: that document fails, the run goes on. One
+        that no record could survive (a full or read-only disk) raises OutputError: the run stops."""
         path = self.record_path(record.doc_id, type(record))
         try:
+            self._check_no_link(path.parent)
             write_json_atomic(path, record.to_dict())
+            info = os.lstat(path)
         except OSError as exc:
-            raise OutputError(f"{self.root}: cannot write records: {exc.strerror or exc}") from None
-        return path
+            if exc.errno in _FATAL_ERRNOS:
+                raise OutputError(f"{self.root}: cannot write records: {exc.strerror or exc}") from None
+            raise RecordNotWritten(f"cannot write {path}: {exc.strerror or exc}") from None
+        return f"{info.st_size}:{info.st_mtime_ns}"
+
+    def record_stat(self, doc_id: str, record_type: type[Record]) -> str | None:
+        """The stat stamp of a record on disk, None when there is no regular file there."""
+        try:
+            info = os.lstat(self.record_path(doc_id, record_type))
+        except OSError:
+            return None
+        return f"{info.st_size}:{info.st_mtime_ns}" if stat.S_ISREG(info.st_mode) else None
 
     def read(self, doc_id: str, record_type: type[Record]) -> Record | None:
-        """A document's record of that type, or None when there is none."""
+        """A document's record of that type, or None when there is none or it does not read as
+        one (damaged, or replaced by something else): it is then redone, never trusted."""
         try:
             with open(self.record_path(doc_id, record_type), encoding="utf-8") as fh:
                 data = json.load(fh)
-        except FileNotFoundError:
+            if not (isinstance(data, dict) and data.get("stage") == record_type.stage
+                    and data.get("doc_id") == doc_id):
+                return None
+            return record_type.from_dict(data)
+        except (OSError, ValueError, TypeError):
             return None
-        return record_type.from_dict(data)
 
     def has(self, doc_id: str, record_type: type[Record]) -> bool:
         return self.record_path(doc_id, record_type).is_file()
@@ -367,12 +453,34 @@ class Workspace:
         except FileNotFoundError:
             pass
 
+    def _record_files(self, names: set[str]) -> Iterator[tuple[str, str]]:
+        """(document id, file name) of every file named in `names` in a document folder, in id
+        order: hidden folders (the workspace's own) are left out, and the walk keeps its own
+        stack, so a tree a thousand levels deep is no RecursionError."""
+        found = []
+        pending = [(self.root, "")]
+        while pending:
+            folder, doc_id = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((Path(entry.path), f"{doc_id}/{entry.name}" if doc_id else entry.name))
+                    elif doc_id and entry.name in names and entry.is_file(follow_symlinks=False):
+                        found.append((doc_id, entry.name))
+                except OSError:
+                    continue
+        return iter(sorted(found))
+
     def documents_with(self, record_type: type[Record]) -> Iterator[str]:
         """The ids of the documents that have a record of that type, in sorted order."""
-        for path in sorted(self.root.rglob(record_type.file)):
-            rel = path.parent.relative_to(self.root)
-            if rel.parts and not any(part.startswith(".") for part in rel.parts):
-                yield "/".join(rel.parts)
+        for doc_id, _ in self._record_files({record_type.file}):
+            yield doc_id
 
     def all_records(self, record_types: Iterable[type[Record]]) -> dict[str, dict[str, dict[str, Any]]]:
         """{doc id: {stage: record as a dict}} for every readable record of these types, in id order
@@ -381,17 +489,14 @@ class Workspace:
         record_types = list(record_types)
         by_file = {t.file: t for t in record_types}
         found: dict[str, dict[str, dict[str, Any]]] = {}
-        for path in sorted(self.root.rglob("*.json")):
-            record_type = by_file.get(path.name)
-            rel = path.parent.relative_to(self.root)
-            if record_type is None or not rel.parts or any(part.startswith(".") for part in rel.parts):
-                continue
+        for doc_id, name in self._record_files(set(by_file)):
+            record_type = by_file[name]
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads((self.root / doc_id / name).read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
             if isinstance(data, dict) and data.get("stage") == record_type.stage:
-                found.setdefault("/".join(rel.parts), {})[record_type.stage] = data
+                found.setdefault(doc_id, {})[record_type.stage] = data
         order = [t.stage for t in record_types]
         return {doc_id: {stage: records[stage] for stage in order if stage in records}
                 for doc_id, records in sorted(found.items())}
@@ -413,15 +518,23 @@ class Workspace:
         run lock, when no write can be in progress. Other files are never touched."""
         prefixes = tuple(f".{t.file}." for t in record_types)
         removed = 0
-        for root, dirs, files in os.walk(self.root):
-            dirs[:] = [d for d in dirs if d != STATE_DIR]
-            for name in files:
-                if name.endswith(".tmp") and name.startswith(prefixes):
-                    try:
-                        os.unlink(os.path.join(root, name))
+        pending = [self.root]
+        while pending:  # its own stack: no recursion limit on the depth of OUT
+            folder = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name != STATE_DIR:
+                            pending.append(Path(entry.path))
+                    elif entry.name.endswith(".tmp") and entry.name.startswith(prefixes):
+                        os.unlink(entry.path)
                         removed += 1
-                    except OSError:
-                        pass
+                except OSError:
+                    pass
         return removed
 
     # -- the lock and the state ----------------------------------------------------------------
@@ -437,16 +550,25 @@ class Workspace:
             raise OutputError(f"{self.root}: cannot write the state database: {getattr(exc, 'strerror', None) or exc}") from None
 
     def read_state(self) -> State | None:
-        """The state database opened read-only, or None when no run has written one."""
+        """The state database opened read-only, or None when no run has written one (a command
+        that only reads OUT creates nothing there). A damaged one is a one-line error."""
         if not self.has_state():
             return None
-        return State(self.state_path, readonly=True)
+        try:
+            state = State(self.state_path, readonly=True)
+            state.db.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):
+                return None  # a first run is creating it right now
+            raise UsageError(f"{self.state_path}: cannot read the state database ({exc}); the next "
+                             "`newsum run` moves a damaged one aside and starts a new one") from None
+        return state
 
     def last_run(self) -> dict[str, Any] | None:
         """The newest run in the state, when there is one and it can be read."""
         try:
             state = self.read_state()
-        except sqlite3.Error:
+        except (sqlite3.Error, UsageError):
             return None
         if state is None:
             return None

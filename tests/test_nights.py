@@ -89,14 +89,6 @@ def test_usage_errors_exit_1_and_failed_documents_exit_2(tmp_path):
     assert again.exit_code == 2, "the failed document is still failed: the night must say so again"
 
 
-def test_a_run_that_cannot_write_a_record_records_its_exit_code(tmp_path):
-    out = tmp_path / "out"
-    (out / "en-wire-story" / "clean.json").mkdir(parents=True)  # the record's path is taken by a folder
-    result = run_cli("run", str(SAMPLES), "--out", str(out), "--stages", "clean", "--workers", "1")
-    assert result.exit_code == 1 and "cannot write records" in result.stderr
-    assert status_json(out)["runs"][0]["exit_code"] == 1
-
-
 def test_records_and_the_digest_are_created_with_the_umask(tmp_path):
     previous = os.umask(0o022)
     try:

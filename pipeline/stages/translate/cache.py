@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.workspace import open_database
+
+log = logging.getLogger("newsum")
 
 # Each entry upgrades the schema from the previous version (PRAGMA user_version).
 _MIGRATIONS = [
@@ -47,13 +50,23 @@ def cache_key(model_identity: str, source_language: str | None, text: str) -> st
 
 
 class TranslationCache:
-    """Segments already translated, by cache key. Opened lazily; safe to share across batches."""
+    """Segments already translated, by cache key. Opened lazily; safe to share across batches.
+
+    The cache only saves work: when it cannot be read or written (a damaged file that could
+    not be replaced, a full disk), it is bypassed for the rest of the run, with one warning,
+    and translation goes on without it."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self.hits = 0
         self.misses = 0
+        self.bypassed: str | None = None  # why the cache is not used, once it failed
+
+    def _bypass(self, exc: Exception) -> None:
+        self.bypassed = f"{type(exc).__name__}: {exc}"
+        log.warning("translation cache %s bypassed for this run: %s", self.path, self.bypassed)
+        self.close()
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -63,32 +76,40 @@ class TranslationCache:
 
     def get_many(self, keys: list[str]) -> dict[str, CachedTranslation]:
         found: dict[str, CachedTranslation] = {}
-        if not keys:
+        if not keys or self.bypassed:
+            self.misses += len(keys)
             return found
-        db = self._connect()
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):  # below SQLite's limit on bound parameters
-            chunk = unique[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, target, capped in db.execute(
-                    f"SELECT key, target, capped FROM translations WHERE key IN ({marks})", chunk):
-                found[key] = CachedTranslation(target, bool(capped))
+        try:
+            db = self._connect()
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), 500):  # below SQLite's limit on bound parameters
+                chunk = unique[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, target, capped in db.execute(
+                        f"SELECT key, target, capped FROM translations WHERE key IN ({marks})", chunk):
+                    found[key] = CachedTranslation(target, bool(capped))
+        except (sqlite3.Error, OSError) as exc:
+            self._bypass(exc)
+            found = {}
         self.hits += sum(1 for k in keys if k in found)
         self.misses += sum(1 for k in keys if k not in found)
         return found
 
     def put_many(self, rows: list[tuple[str, str, str | None, str, str, bool]]) -> None:
         """(key, model, source_language, source, target, capped) rows, committed together."""
-        if not rows:
+        if not rows or self.bypassed:
             return
-        db = self._connect()
-        now = time.time()
-        with db:
-            db.executemany(
-                "INSERT OR REPLACE INTO translations (key, model, source_language, source, target, capped, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(key, model, lang, source, target, int(capped), now)
-                 for key, model, lang, source, target, capped in rows])
+        try:
+            db = self._connect()
+            now = time.time()
+            with db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO translations (key, model, source_language, source, target, capped, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(key, model, lang, source, target, int(capped), now)
+                     for key, model, lang, source, target, capped in rows])
+        except (sqlite3.Error, OSError) as exc:
+            self._bypass(exc)
 
     def __len__(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM translations").fetchone()[0]
