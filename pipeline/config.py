@@ -93,7 +93,7 @@ class SummarizeConfig:
     method: str = "auto"  # auto | extractive | abstractive
     model: ModelSpec | None = None
     batch_size: int = 4
-    sentences: int = 3
+    sentences: int = 4  # at most; the number is chosen per article (a learned word budget)
     key_points: int = 4
     support_threshold: float = 0.6  # share of a generated sentence's words its sources must hold
     max_chars: int = 200_000  # characters of a document read (cut at a paragraph); the record says so; 0: all

@@ -26,6 +26,16 @@ def _no_space(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.replace("_", " "))
+
+
+def _is_subsequence(shorter: str, longer: str) -> bool:
+    """Whether `shorter` is `longer` with characters only taken out (spaces aside)."""
+    rest = iter(_no_space(longer))
+    return all(c in rest for c in _no_space(shorter))
+
+
 @pytest.fixture(scope="module")
 def extractive_config(tmp_path_factory):
     """Extractive only, no translation models: every document is summarized in its own language."""
@@ -91,10 +101,15 @@ def test_extractive_summary_sentences_are_verbatim_source_sentences(extractive_r
         # the numbered sentences are the translate record's text, in order, none lost
         assert _no_space("".join(by_id[i] for i in sorted(by_id))) == _no_space(stages["translate"]["text"])
         items = [p for p in summary["provenance"] if p["kind"] == "summary"]
-        assert 2 <= len(items) <= 4, doc_id
+        assert 1 <= len(items) <= 4, doc_id
         assert " ".join(p["text"] for p in items) == summary["summary"]
         for item in items:
-            assert [s["id"] for s in item["sources"]] and item["text"] == by_id[item["sources"][0]["id"]]
+            assert [s["id"] for s in item["sources"]]
+            source = by_id[item["sources"][0]["id"]]
+            # the source sentence itself, less page residue: a leading dateline or bullet, markup
+            shown, kept = _words(item["text"]), _words(source)
+            assert shown and shown == kept[len(kept) - len(shown):], (doc_id, item["text"], source)
+            assert _is_subsequence(item["text"], source), (doc_id, item["text"], source)
             assert item["unsupported"] is False
         ids = [p["sources"][0]["id"] for p in items]
         assert ids == sorted(ids) and len(set(ids)) == len(ids)  # document order, no repeats
