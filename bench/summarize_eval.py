@@ -7,8 +7,9 @@ project's own set, bench/data/summarize, a regression check only: its articles w
 for the project and are not lead-first). --real adds the real news sets that
 bench/summarize_corpus.py builds into ~/.cache/newsum (CNN/DailyMail highlights in English,
 OrangeSum abstracts in French), their dev part (tuned on) and their test part (never tuned on).
-"newsum" is the stage's extractive path as a run makes it (length chosen per article);
-"newsum k=3" is the same scorer held to three sentences. Scores are F-measures averaged over
+"newsum" is the stage's extractive path as a run makes it (the learned scorer, length chosen
+per article); "newsum before" is the earlier hand-weighted scorer (rank_sentences + MMR,
+three sentences) that the stage used until the learned one replaced it. Scores are F-measures averaged over
 articles, per language.
 ROUGE is computed here (lower-cased letter/digit tokens, no stemming, so that French and
 English are scored alike); ROUGE-L is the longest common subsequence over the whole summary.
@@ -157,7 +158,7 @@ def main() -> None:
     parser.add_argument("--per-article", action="store_true", help="print ROUGE-2 of each article")
     args = parser.parse_args()
 
-    methods = {"lead-3": lead, "newsum": newsum_stage, "newsum k=3": newsum_extractive}
+    methods = {"lead-3": lead, "newsum": newsum_stage, "newsum before": newsum_extractive}
     if args.sumy:
         methods["sumy lexrank"] = sumy_method("lexrank")
         methods["sumy textrank"] = sumy_method("textrank")
