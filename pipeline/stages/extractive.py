@@ -152,10 +152,18 @@ def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]
     return sum(w * vb[t] for t, w in va.items() if t in vb) / (na * nb)
 
 
+def length_in_words(text: str) -> int:
+    """Words of a sentence; for a script written without spaces (Chinese, Japanese, Thai), about
+    one word per two characters, so that budgets and length limits mean the same there."""
+    tokens = _TOKEN.findall(text)
+    letters = sum(len(t) for t in tokens)
+    return max(len(tokens), letters // 2) if letters > 12 * max(1, len(tokens)) else len(tokens)
+
+
 def is_candidate(text: str) -> bool:
     """A whole sentence of reasonable length: not a heading, a fragment or a cut-off teaser."""
     text = strip_residue(text).rstrip()
-    n = len(text.split())
+    n = length_in_words(text)
     return 6 <= n <= 60 and text[-1:] in ".!?\"'»”)" and not text.endswith(("...", "…"))
 
 
@@ -188,12 +196,12 @@ def features(sentences: list[SentenceLike], title_terms: Counter, language: str)
         text = strip_residue(s.text)
         tokens = _TOKEN.findall(text)
         ws = words(text)
+        length = length_in_words(text)
         vector, norm = vectors[s.id]
         dot = sum(w * centroid_vector[t] for t, w in vector.items())
         rest_norm = math.sqrt(max(0.0, centroid_norm ** 2 - 2 * dot + norm * norm))
         centrality = (dot - norm * norm) / (norm * rest_norm) if norm and rest_norm > 1e-9 else 0.0
-        length = len(tokens)
-        junk = sum(1 for t in tokens if not any(c.isalnum() for c in t)) / max(1, length)
+        junk = sum(1 for t in tokens if not any(c.isalnum() for c in t)) / max(1, len(tokens))
         lead1 = float(s.id == 0)
         rows.append([
             lead1, float(s.id == 1), float(s.id == 2),
@@ -304,7 +312,7 @@ def choose(sentences: list[SentenceLike], title_terms: Counter, language: str, m
     budget, budget_language = model.budget(language)
     words_budget = budget["words"]
     redundancy = Redundancy(sentences)
-    lengths = [len(_TOKEN.findall(strip_residue(s.text))) for s in sentences]
+    lengths = [length_in_words(strip_residue(s.text)) for s in sentences]
     order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
     candidates = [i for i in order if is_candidate(sentences[i].text)]
     pool = candidates + [i for i in order if i not in set(candidates)]  # fragments only when nothing else
