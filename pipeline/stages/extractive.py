@@ -63,8 +63,7 @@ _MARKUP = [
     (re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"), r"\1"),  # _emphasis_
     (re.compile(r"(?<![\w*])\*{1,2}(?=\S)([^*\n]+?)(?<=\S)\*{1,2}(?![\w*])"), r"\1"),  # *emphasis*, **strong**
     (re.compile(r"\[([^\]\n]+)\]\((?:https?://|/)[^)\s]*\)"), r"\1"),  # [text](link)
-    (re.compile(r"</?[a-zA-Z][^<>\n]{0,80}>"), ""),  # a stray tag
-]
+]  # a literal tag is text as far as this stage knows: the digest escapes it
 
 
 def strip_residue(text: str) -> str:
