@@ -6,8 +6,10 @@
 Labels are ROUGE-oracle sentences: for each article, sentences are added greedily while they
 raise ROUGE-1 + ROUGE-2 against the reference (at most four). A logistic regression
 (scikit-learn, standardised features, the two languages weighted alike) learns them from the
-features of pipeline/stages/extractive.py. Then, for each language, the word budget that
-gives the best mean ROUGE-2 on dev is searched (for English, averaged over the CNN and the
+features of pipeline/stages/extractive.py. Then, for each language, the word budget and the
+relative cut (a sentence whose probability is under that share of the best one's is not
+taken) that give the best mean ROUGE-2 on dev are searched (the shortest within 0.001 of
+the best) (for English, averaged over the CNN and the
 Daily Mail articles alike, whose highlights differ in length); "default", used for any other
 language, is their mean. Only the dev parts are read; the test parts are for
 bench/summarize_eval.py.
@@ -34,6 +36,8 @@ CACHE = Path.home() / ".cache" / "newsum"
 VERSION = "1"
 MAX_ORACLE = 4
 MAX_SENTENCES = 4
+WORDS = range(45, 115, 10)  # word budgets tried
+RELATIVE = (0.0, 0.3, 0.5, 0.7)  # a sentence less likely than this share of the best one is not taken
 
 
 def oracle(sentence_tokens: list[list[str]], reference: list[str]) -> list[int]:
@@ -95,9 +99,10 @@ def fit(docs: list[dict]) -> dict:
             "intercept": float(model.intercept_[0])}
 
 
-def score_budget(model: extractive.Model, docs: list[dict], language: str, words: float) -> float:
+def score_budget(model: extractive.Model, docs: list[dict], language: str, words: float, relative: float) -> float:
+    budget = {"words": words, "relative": relative}
     trial = extractive.Model(model.version, model.features, model.mean, model.scale, model.coef, model.intercept,
-                             {language: {"words": words}, "default": {"words": words}})
+                             {language: budget, "default": budget})
     by_source: dict[str, list[float]] = defaultdict(list)
     for d in docs:
         choice = extractive.choose(d["sentences"], d["title_terms"], language, MAX_SENTENCES, 4, model=trial)
@@ -124,12 +129,15 @@ def main() -> None:
                              tuple(weights["coef"]), weights["intercept"], {})
     budgets = {}
     for language, docs in docs_by_language.items():
-        results = {w: score_budget(model, docs, language, w) for w in range(15, 95, 5)}
-        best = max(results, key=lambda w: (results[w], -w))
-        print(f"{language}: word budget {best} (R-2 {results[best]:.4f}); "
-              + " ".join(f"{w}:{r:.3f}" for w, r in results.items()))
-        budgets[language] = {"words": float(best)}
-    budgets["default"] = {"words": float(round(sum(b["words"] for b in budgets.values()) / len(budgets)))}
+        results = {(w, r): score_budget(model, docs, language, w, r) for w in WORDS for r in RELATIVE}
+        # the shortest summaries within 0.001 of the best: differences that small are noise here
+        top = max(results.values())
+        best = min((k for k, v in results.items() if v >= top - 0.001), key=lambda k: (k[0], -k[1]))
+        print(f"{language}: word budget {best[0]}, relative cut {best[1]} (R-2 {results[best]:.4f}); "
+              + " ".join(f"{w}/{r}:{v:.3f}" for (w, r), v in results.items()))
+        budgets[language] = {"words": float(best[0]), "relative": best[1]}
+    budgets["default"] = {key: round(sum(b[key] for b in budgets.values()) / len(budgets), 2)
+                          for key in ("words", "relative")}
     data = {"_comment": ("Logistic sentence scorer and per-language word budgets of the extractive summarizer; "
                          "trained by bench/train_summarize_model.py on the dev parts of CNN/DailyMail "
                          "(highlights) and OrangeSum (abstracts). Features: pipeline/stages/extractive.py."),

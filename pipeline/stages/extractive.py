@@ -154,7 +154,7 @@ def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]
 def length_in_words(text: str) -> int:
     """Words of a sentence; for a script written without spaces (Chinese, Japanese, Thai), about
     one word per two characters, so that budgets and length limits mean the same there."""
-    tokens = _TOKEN.findall(text)
+    tokens = [t for t in _TOKEN.findall(text) if any(c.isalnum() for c in t)]  # "|", "--" are no words
     letters = sum(len(t) for t in tokens)
     return max(len(tokens), letters // 2) if letters > 12 * max(1, len(tokens)) else len(tokens)
 
@@ -230,7 +230,7 @@ class Model:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
-    budgets: dict[str, dict[str, float]]  # language -> {"words": ..., "max_sentences": ...}
+    budgets: dict[str, dict[str, float]]  # language -> {"words": cap, "relative": cut against the best}
 
     def probabilities(self, rows: list[list[float]]) -> list[float]:
         out = []
@@ -318,9 +318,13 @@ def choose(sentences: list[SentenceLike], title_terms: Counter, language: str, m
     chosen: list[int] = []
     used = 0
     skipped_repeats = 0
+    relative = budget.get("relative", 0.0)
+    top = scores[pool[0]] if pool else 0.0
     for i in pool:
         if len(chosen) >= max_sentences:
             break
+        if chosen and scores[i] < relative * top:
+            break  # the rest is much less likely to belong than the best: a short summary is enough
         if redundancy.repeats(i, chosen):
             skipped_repeats += 1
             continue
@@ -344,7 +348,7 @@ def choose(sentences: list[SentenceLike], title_terms: Counter, language: str, m
             if i not in points and stands_alone(sentences[i].text, language) and not redundancy.repeats(i, points):
                 points.append(i)
     report = {"sentences": len(chosen), "words": sum(lengths[i] for i in chosen),
-              "word_budget": round(words_budget), "budget_language": budget_language,
+              "word_budget": round(words_budget), "relative_cut": relative, "budget_language": budget_language,
               "max_sentences": max_sentences, "chosen_by": f"model {model.version}"}
     if skipped_repeats:
         report["repeats_skipped"] = skipped_repeats
