@@ -245,7 +245,7 @@ class SummarizeConfig:
     method: str = setting("auto", choices=("auto", "extractive", "abstractive"))
     model: ModelSpec | None = setting(parse=_model_spec)
     batch_size: int = setting(4, minimum=1)
-    sentences: int = setting(3, minimum=2, maximum=4)
+    sentences: int = setting(4, minimum=2, maximum=4)  # at most; the number is chosen per article (a learned word budget)
     key_points: int = setting(4, minimum=3, maximum=5)
     support_threshold: float = setting(0.6, minimum=0.0, maximum=1.0)  # share of a generated sentence's words its sources must hold
     max_chars: int = 200_000  # characters of a document read (cut at a paragraph); the record says so; 0: all

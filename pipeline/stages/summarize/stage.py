@@ -31,6 +31,7 @@ from pipeline.models.loading import Seq2SeqModel
 from pipeline.models.registry import ModelRegistry
 from pipeline.records import DetectRecord, Record, SummaryRecord, TranslateRecord
 from pipeline.stages.base import CPU, MODEL, Stage, StageContext
+from pipeline.stages.summarize import extractive
 from pipeline.text import head, split_paragraphs, split_sentences, stopwords, words
 
 # Weights of the extractive score, chosen on the English and French evaluation sets in
@@ -367,20 +368,22 @@ class SummarizeStage(Stage):
         return outputs
 
     def _extractive(self, out: SummaryRecord, sentences: list[Sentence], title: str, language: str) -> None:
-        scores = rank_sentences(sentences, title, language)
-        chosen = sorted(select_mmr(sentences, scores, self.config.sentences))
-        out.summary = " ".join(sentences[i].text for i in chosen)
-        points = select_mmr(sentences, scores, self.config.key_points, exclude=set(chosen))
-        if len(points) < min(3, len(sentences)):
-            points = select_mmr(sentences, scores, self.config.key_points)
-        out.key_points = [main_clause(sentences[i].text, language) for i in points]
+        # The learned scorer picks the sentences and their number (pipeline/stages/extractive.py);
+        # what is shown is the source sentence without page residue (a dateline, markup).
+        choice = extractive.choose(sentences, content_terms(title, language), language,
+                                   self.config.sentences, self.config.key_points)
+        chosen, points = choice.summary, choice.key_points
+        shown = [extractive.strip_residue(sentences[i].text) for i in chosen]
+        out.summary = " ".join(shown)
+        out.key_points = [main_clause(extractive.strip_residue(sentences[i].text), language) for i in points]
         out.method = "extractive"
         out.model = None
         out.provenance = (
-            [_provenance("summary", n, sentences[i].text, [{"id": i, "score": 1.0}]) for n, i in enumerate(chosen)]
+            [_provenance("summary", n, text, [{"id": i, "score": 1.0}]) for n, (i, text) in enumerate(zip(chosen, shown, strict=True))]
             + [_provenance("key_point", n, text, [{"id": i, "score": 1.0}])
                for n, (i, text) in enumerate(zip(points, out.key_points, strict=True))])
-        out.report = {"method": "extractive", "source_sentences": len(sentences),
+        out.report = {"method": "extractive", "source_sentences": len(sentences), "length": choice.report,
+                      "residue_stripped": sum(text != sentences[i].text for i, text in zip(chosen, shown, strict=True)),
                       "key_points_shortened": sum(text != sentences[i].text
                                                   for i, text in zip(points, out.key_points, strict=True))}
 
