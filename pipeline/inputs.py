@@ -7,6 +7,7 @@ Discovery streams: folders are walked one at a time in sorted order, so a folder
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import re
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.errors import InputError, UsageError
 
@@ -164,7 +166,7 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, ...]]:
             except UnicodeDecodeError as exc:
                 raise InputError("bad_encoding", f"starts with a {encoding} byte-order mark but is not valid {encoding}: {exc.reason}") from None
     sample = data[:65536]
-    if b"\x00" in sample:
+    if b"\x00" in data:  # anywhere: a NUL after the first 64 KiB is as binary as one before
         # UTF-16 without a byte-order mark: NULs on every other byte of ASCII text.
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         half = len(sample) // 2
@@ -202,19 +204,68 @@ def _control_ratio(text: str) -> float:
     return bad / len(sample)
 
 
-def read_document(doc: Document) -> SourceText:
-    """Read and decode a document; raise InputError (one line, no traceback) when it is unusable."""
+class NotRegularFile(OSError):
+    """The path names something other than a regular file (a FIFO, a folder, a device...)."""
+
+
+def open_regular(path: str | os.PathLike, *, follow_symlinks: bool = True) -> BinaryIO:
+    """Open a file for reading without ever blocking, and only if it is a regular file.
+
+    O_NONBLOCK makes opening a FIFO (or a device) return at once instead of waiting for a
+    writer; fstat on the open descriptor then refuses anything that is not a regular file,
+    whatever the name pointed at when the folder was listed. With follow_symlinks=False a
+    symlink itself is refused (O_NOFOLLOW). Raises OSError (NotRegularFile for the wrong
+    kind of file); the caller closes the returned file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(doc.path, os.O_RDONLY)
-        with os.fdopen(fd, "rb") as fh:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise NotRegularFile(exc.errno, "a symbolic link, not a regular file") from None
+        if exc.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
+            raise NotRegularFile(exc.errno, "not a regular file") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"not a regular file ({_file_kind(info.st_mode)})")
+        os.set_blocking(fd, True)  # a regular file never blocks; reads behave as usual
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def read_document(doc: Document) -> SourceText:
+    """Read and decode a document; raise InputError (one line, no traceback) when it is unusable.
+
+    The file is opened without blocking and checked to be regular after opening (a FIFO put
+    in place of a document after discovery fails this document, it does not hang the run),
+    and never more than MAX_BYTES are read, whatever the size said.
+    """
+    try:
+        with open_regular(doc.path) as fh:
             info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError("not_a_file", "not a regular file")
             if info.st_size > MAX_BYTES:
                 raise InputError("too_large", f"{info.st_size} bytes is over the {MAX_BYTES}-byte limit")
-            data = fh.read()
+            data = fh.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:  # it grew while being read
+                raise InputError("too_large", f"more than the {MAX_BYTES}-byte limit")
     except InputError:
         raise
+    except NotRegularFile as exc:
+        raise InputError("not_a_regular_file", exc.strerror) from None
     except PermissionError:
         raise InputError("unreadable", "permission denied") from None
     except OSError as exc:
@@ -222,6 +273,8 @@ def read_document(doc: Document) -> SourceText:
     if not data.strip():
         raise InputError("empty", "empty file" if not data else "file holds only white space")
     text, encoding, notes = _decode(data)
+    if "\x00" in text:  # whatever the encoding (a UTF-16 guess included), NUL is not text
+        raise InputError("binary", "binary file, not text (contains NUL bytes)")
     if _control_ratio(text) > 0.01:
         raise InputError("binary", "binary file, not text (control characters)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
