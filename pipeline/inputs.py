@@ -53,6 +53,8 @@ class SourceText:
     sha256: str
     size: int
     notes: tuple[str, ...] = ()
+    encoding_confidence: float = 1.0  # below 1 only where another encoding also read as text
+    doubts: tuple[str, ...] = ()  # why the text may not be what was written: the record is degraded
 
 
 def _doc_id(rel: Path) -> str:
@@ -158,11 +160,20 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head
 _HTML_TAGS = re.compile(r"<(p|div|br|h[1-6]|article|span|a\s)[\s>/]", re.IGNORECASE)
 
 
-def _decode(data: bytes) -> tuple[str, str, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Decoding:
+    text: str
+    encoding: str
+    notes: tuple[str, ...] = ()
+    confidence: float = 1.0
+    doubts: tuple[str, ...] = ()
+
+
+def _decode(data: bytes) -> _Decoding:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding, ()
+                return _Decoding(data.decode(encoding), encoding)
             except UnicodeDecodeError as exc:
                 raise InputError("bad_encoding", f"starts with a {encoding} byte-order mark but is not valid {encoding}: {exc.reason}") from None
     sample = data[:65536]
@@ -173,27 +184,26 @@ def _decode(data: bytes) -> tuple[str, str, tuple[str, ...]]:
         if half and max(even, odd) > 0.4 * half and min(even, odd) < 0.05 * half:
             encoding = "utf-16-be" if even > odd else "utf-16-le"
             try:
-                return data.decode(encoding), encoding, ("no byte-order mark; guessed " + encoding,)
+                return _Decoding(data.decode(encoding), encoding, ("no byte-order mark; guessed " + encoding,))
             except UnicodeDecodeError:
                 pass
         raise InputError("binary", "binary file, not text (contains NUL bytes)")
     try:
-        return data.decode("utf-8"), "utf-8", ()
+        return _Decoding(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as exc:
         utf8_error = f"invalid UTF-8 at byte {exc.start}"
-    from charset_normalizer import from_bytes  # installed with trafilatura
+    from pipeline.encodings import decode_legacy
 
-    best = from_bytes(data[:1_000_000]).best()
-    if best is None:
-        raise InputError("bad_encoding", f"{utf8_error}, and no other text encoding fits")
-    encoding = best.encoding
-    if encoding in ("latin_1", "iso8859_1", "ascii"):
-        encoding = "cp1252"  # cp1252 is a superset of Latin-1 for printable text
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
-    return text, encoding, (f"{utf8_error}; decoded as {encoding}",)
+    decoded = decode_legacy(data)
+    how = ("with the invalid bytes replaced" if decoded.encoding == "utf-8"
+           else f"as {decoded.encoding}")
+    note = f"{utf8_error}; decoded {how} (confidence {decoded.confidence:.2f})"
+    doubts = ()
+    if decoded.doubtful:
+        others = ", ".join(name for name, _ in decoded.candidates[1:3])
+        doubts = (f"encoding uncertain: decoded {how}, but {others or 'other encodings'} read about as well "
+                  f"or the text reads badly in all (confidence {decoded.confidence:.2f})",)
+    return _Decoding(decoded.text, decoded.encoding, (note,), decoded.confidence, doubts)
 
 
 def _control_ratio(text: str) -> float:
@@ -272,7 +282,8 @@ def read_document(doc: Document) -> SourceText:
         raise InputError("unreadable", exc.strerror or str(exc)) from None
     if not data.strip():
         raise InputError("empty", "empty file" if not data else "file holds only white space")
-    text, encoding, notes = _decode(data)
+    decoding = _decode(data)
+    text, encoding, notes = decoding.text, decoding.encoding, decoding.notes
     if "\x00" in text:  # whatever the encoding (a UTF-16 guess included), NUL is not text
         raise InputError("binary", "binary file, not text (contains NUL bytes)")
     if _control_ratio(text) > 0.01:
@@ -284,7 +295,8 @@ def read_document(doc: Document) -> SourceText:
     if fmt != doc.suffix_format:
         notes += (f"content is {fmt} although the name says {doc.suffix_format}",)
     return SourceText(text=text, encoding=encoding, format=fmt,
-                      sha256=hashlib.sha256(data).hexdigest(), size=len(data), notes=notes)
+                      sha256=hashlib.sha256(data).hexdigest(), size=len(data), notes=notes,
+                      encoding_confidence=decoding.confidence, doubts=decoding.doubts)
 
 
 def sniff_format(text: str, by_suffix: str) -> str:

@@ -229,3 +229,79 @@ def test_values_for_language_codes_keep_their_check(tmp_path):
     with pytest.raises(ConfigError, match="translate.models.Italian: not an ISO 639"):
         load_config(path)
 
+
+
+# ---------------------------------------------------------------- legacy encodings
+
+FRENCH = ("La mère du maire espère que la fête aura lieu à la salle des fêtes, comme prévu.\n\n"
+          "Le conseil municipal a déjà voté le budget : il n'y aura pas de hausse des impôts cette année, "
+          "a-t-il précisé après la séance. Où trouver l'argent ? Les élus de l'opposition ont répondu "
+          "qu'ils s'abstiendraient, même si le projet leur paraît très coûteux.")
+ITALIAN = ("Il sindaco ha detto che la città è pronta per la festa.\n\n"
+           "Però la giunta non ha ancora deciso perché mancano più fondi di quanto previsto. Già lunedì "
+           "si tornerà a discutere del bilancio, così ha annunciato l'assessore, e sarà un'opportunità "
+           "per chiarire le responsabilità di ciascuno.")
+RUSSIAN = ("Президент заявил, что правительство рассмотрит новый бюджет на следующей неделе.\n\n"
+           "Москва готовится к выборам, а депутаты обсуждают закон о городском транспорте и новых линиях метро.")
+POLISH = ("Rząd przyjął w środę projekt ustawy o zmianach w podatkach.\n\nMinister powiedział, że będzie to "
+          "ważny krok dla gospodarki. Żadna z partii opozycyjnych nie poparła tego pomysłu, a posłowie "
+          "zapowiedzieli, że złożą własny projekt.")
+
+
+@pytest.mark.parametrize(("name", "text", "encoding"), [
+    ("fr-latin1", FRENCH, "latin-1"), ("it-latin1", ITALIAN, "latin-1"), ("fr-cp1252", FRENCH + " L’œuvre.", "cp1252"),
+    ("ru-koi8", RUSSIAN, "koi8-r"), ("ru-cp1251", RUSSIAN, "cp1251"), ("pl-iso2", POLISH, "iso-8859-2"),
+    ("pl-cp1250", POLISH, "cp1250")])
+def test_legacy_encodings_are_decoded_as_the_text_reads(tmp_path, name, text, encoding):
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(text.encode(encoding))
+    source = read_document(Document(name, path, "text"))
+    assert source.text == text
+    assert not source.doubts
+    assert source.encoding_confidence > 0.25
+
+
+def test_latin1_french_and_italian_records_say_the_encoding_and_are_ok(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "fr.txt").write_bytes(FRENCH.encode("latin-1"))
+    (src / "it.txt").write_bytes(ITALIAN.encode("latin-1"))
+    out = tmp_path / "out"
+    result = run_cli("run", str(src), "--out", str(out), "--stages", "clean,detect")
+    assert result.exit_code == 0, result.output
+    records = load_records(out)
+    for doc, text, language in (("fr", FRENCH, "fr"), ("it", ITALIAN, "it")):
+        clean = records[doc]["clean"]
+        assert clean["status"] == "ok"
+        assert clean["source"]["encoding"] in ("cp1252", "iso8859-15")
+        assert 0 < clean["source"]["encoding_confidence"] <= 1
+        assert "mčre" not in clean["text"] and "č" not in clean["text"]
+        assert text.split("\n\n")[1][:60] in clean["text"]
+        assert records[doc]["detect"]["language"] == language
+        validate(clean)
+
+
+def test_a_doubtful_decoding_degrades_the_clean_record(tmp_path):
+    # An article whose accented letters are bytes that no encoding makes words of.
+    ascii_text = GOOD.encode("ascii", "ignore").decode("ascii")
+    odd = [w[:2] + "\xb6\xa4" + w[2:] if len(w) > 4 and i % 3 == 0 else w
+           for i, w in enumerate(ascii_text.split(" "))]
+    path = tmp_path / "odd.txt"
+    path.write_bytes(" ".join(odd).encode("latin-1"))
+    source = read_document(Document("odd", path, "text"))
+    assert source.doubts and "encoding uncertain" in source.doubts[0]
+    out = tmp_path / "out"
+    run_cli("run", str(path), "--out", str(out), "--stages", "clean")
+    clean = load_records(out)["odd"]["clean"]
+    assert clean["status"] == "degraded"
+    assert any("encoding uncertain" in reason for reason in clean["report"]["degraded"])
+    validate(clean)
+
+
+def test_utf8_with_a_few_damaged_bytes_stays_utf8(tmp_path):
+    data = GOOD.encode("utf-8")
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data[:1500] + b"\xff\xfe broken \xc3\x28 bytes" + data[1500:])
+    source = read_document(Document("damaged", path, "text"))
+    assert source.encoding == "utf-8" and not source.doubts
+    assert "’" in source.text and "â€" not in source.text
