@@ -2,7 +2,7 @@
 
 Legacy single-byte encodings decode any byte, so "does it decode" decides nothing: Latin-1
 French decodes as cp1250 too ("La mčre du maire espčre"). Each candidate (the usual
-Western, Central European and Cyrillic code pages, charset-normalizer's guesses, and UTF-8
+Western, Central European and Cyrillic code pages, charset-normalizer's best guess, and UTF-8
 with the invalid bytes replaced) is decoded, identical decodings are merged, and each
 distinct one is scored on the words where they differ, the words holding non-ASCII
 characters:
@@ -50,6 +50,7 @@ _CONFIDENT_MARGIN = 1.0  # a margin of this much is full confidence
 
 # Non-ASCII characters other than letters that text holds on its own
 _COMMON = set("’‘“”„«»‹›–—…€£¥°§·•×±²³½¼¾©®™¿¡\u00a0")
+_SYMBOLS = set("¥°§×±²³½¼¾©®™¤¦¨¬¯´¸¹º")  # on their own, never touching a letter
 _EDGE = "\"'«»‹›“”„‘’‚()[]{}<>.,;:!?¡¿…-–—/*"
 
 
@@ -64,9 +65,10 @@ class Decoded:
 
 
 @cache
-def _letter_languages() -> dict[str, frozenset[str]]:
+def _letter_languages() -> dict[str, tuple[str, ...]]:
+    """Rare letter → its languages, in the file's order (a tie between them is decided by it)."""
     text = resources.files("pipeline.resources").joinpath("langid/letters.json").read_text("utf-8")
-    return {k: frozenset(v) for k, v in json.loads(text).items() if not k.startswith("_")}
+    return {k: tuple(v) for k, v in json.loads(text).items() if not k.startswith("_")}
 
 
 @cache
@@ -136,6 +138,8 @@ def _token_score(token: str, language: str | None, alphabet: frozenset[str]) -> 
             score -= 0.5  # a combining mark on its own (cp1258's tones) is rare in text typed in Europe
         elif ch not in _COMMON:
             score -= 1.5
+        elif ch in _SYMBOLS and ((i and token[i - 1].isalpha()) or (i + 1 < len(token) and token[i + 1].isalpha())):
+            score -= 1.5  # "¾ivotem", "c½ur"
         elif 0 < i < len(token) - 1 and token[i - 1].isalpha() and token[i + 1].isalpha() and ch not in "’‘·":
             score -= 2.0  # punctuation inside a word
     if len(scripts) > 1:
@@ -147,6 +151,8 @@ def _token_score(token: str, language: str | None, alphabet: frozenset[str]) -> 
     word = token.strip(_EDGE).lower()
     if word in _known_words():
         score += 2.0
+    elif len(word) == 1 and foreign:
+        score -= 0.5  # a lone accented letter that is no word ("ẃ" for a guillemet)
     if language:
         letters = [c for c in word if ord(c) > 127 and c.isalpha()]
         if letters:
@@ -154,19 +160,33 @@ def _token_score(token: str, language: str | None, alphabet: frozenset[str]) -> 
     return score
 
 
-def _rare_letter_leader(tokens: list[str]) -> str | None:
-    """The language most of the document's rare letters (letters.json) point to."""
+def _rare_letter_leaders(tokens: list[str]) -> frozenset[str]:
+    """The language most of the document's rare letters (letters.json) point to, as a set."""
     table = _letter_languages()
     votes = Counter(lang for t in tokens for c in t.lower() if c in table for lang in table[c])
-    return votes.most_common(1)[0][0] if votes else None
+    if not votes:
+        return frozenset()
+    return frozenset({votes.most_common(1)[0][0]})  # a tie goes to the first listed (ø: da)
 
 
-def _outlier_letters(token: str, leader: str | None) -> int:
-    """Rare letters of the word whose languages are not the document's (cs ř ů beside pl ą)."""
-    if leader is None:
-        return 0
+def _outlier_letters(token: str, leaders: frozenset[str], language: str | None) -> float:
+    """Rare letters (letters.json) of the word: -2 each whose languages are not the document's
+    (cs ř ů beside pl ą); -1 for a word with the rare letters of another language than the
+    one the ASCII words surely are, or of another language that has a stopword list (Danish ø
+    in Czech read as cp1252: Danish ASCII words would have been recognised);
+    +0.5 for a word whose rare letters agree with the rest."""
+    if not leaders:
+        return 0.0
     table = _letter_languages()
-    return sum(1 for c in token.lower() if c in table and leader not in table[c])
+    rare = [c for c in token.lower() if c in table]
+    if not rare:
+        return 0.0
+    outliers = sum(1 for c in rare if not leaders.intersection(table[c]))
+    if outliers:
+        return -2.0 * outliers
+    if language not in leaders and leaders & set(STOPWORD_LANGUAGES):
+        return -1.0
+    return 0.5
 
 
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f\v]+")  # the same bytes in every candidate: words align
@@ -177,7 +197,9 @@ def _candidates(data: bytes) -> list[str]:
     try:
         from charset_normalizer import from_bytes  # installed with trafilatura
 
-        names += [m.encoding for m in from_bytes(data[:SAMPLE_BYTES])]
+        best = from_bytes(data[:SAMPLE_BYTES]).best()
+        if best is not None:  # its best only: its other guesses (DOS, Mac code pages) read junk as letters
+            names.append(best.encoding)
     except Exception:  # noqa: BLE001 (a guess that cannot be made is no candidate)
         pass
     seen, out = set(), []
@@ -213,14 +235,15 @@ def decode_legacy(data: bytes) -> Decoded:
         return _full(data, names[0], 1.0, False, 0, ((names[0], 0.0),))
     tokens = {text: _ASCII_SPACE.split(text) for text in decodings}
     reference = next(iter(tokens.values()))
-    language = _language([t for t in reference if t.isascii()])
+    language = _language(reference)
     alphabet = _alphabets().get(language, frozenset())
     rank = {name: i for i, name in enumerate([UTF8_REPLACED, *PREFERENCE])}
     scored = []  # (mean score, encodings, the words with non-ASCII characters and their scores)
     for text, names in decodings.items():
         words = [t for t in tokens[text] if not t.isascii()]
-        leader = _rare_letter_leader(words)
-        scores = [_token_score(t, language, alphabet) - 2.0 * _outlier_letters(t, leader) for t in words]
+        leaders = _rare_letter_leaders(words)
+        scores = [_token_score(t, language, alphabet) + _outlier_letters(t, leaders, language)
+                  for t in words]
         scored.append((sum(scores) / len(scores) if scores else 0.0, names, words, scores))
     best_score = max(s[0] for s in scored)
     # Among the (near-)best, the earliest in the order of preference.
