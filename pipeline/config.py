@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -21,6 +23,60 @@ from pipeline.errors import ConfigError
 from pipeline.stages.detect.langid import BACKENDS, EnsembleSettings
 
 DEFAULT_CONFIG_NAME = "models.yaml"
+
+# Aliases may share a small block (a generation setting used by several models), never
+# multiply the document: all aliases together may stand for at most this many nodes.
+MAX_ALIAS_NODES = 1000
+MAX_KEY_CHARS = 60
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with two changes for models.yaml.
+
+    - YAML 1.2 booleans: only true/false (any case) are booleans, so language codes such as
+      `no` (Norwegian), `on`, `off`, `yes`, `y`, `n` stay strings.
+    - Aliases are bounded: the nodes all aliases stand for (an alias of a mapping counts its
+      whole tree) may not exceed MAX_ALIAS_NODES, so a "billion laughs" document is refused
+      while it is composed, before anything is built or shown.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._alias_nodes = 0
+        self._node_sizes: dict[int, int] = {}
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                self._alias_nodes += self._size(node)
+                if self._alias_nodes > MAX_ALIAS_NODES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"aliases expand to more than {MAX_ALIAS_NODES} nodes (refused)",
+                        event.start_mark)
+        return super().compose_node(parent, index)
+
+    def _size(self, node) -> int:
+        """The number of nodes `node` stands for, aliases inside it counted in full."""
+        known = self._node_sizes.get(id(node))
+        if known is not None:
+            return known
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(self._size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(self._size(k) + self._size(v) for k, v in node.value)
+        size = min(size, MAX_ALIAS_NODES + 1)  # past the bound the exact figure does not matter
+        self._node_sizes[id(node)] = size
+        return size
+
+
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
 
 def setting(default: Any = None, *, factory: Callable[[], Any] | None = None, minimum: float | None = None,
             maximum: float | None = None, choices: tuple | None = None,
@@ -39,10 +95,22 @@ def _fail(path: str | None, key: str, problem: str) -> ConfigError:
     return ConfigError(f"{where}: {key}: {problem}")
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 2, 50, 50
+_REPR.maxdict = _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = 4
+
+
 def _shown(value: Any) -> str:
-    """A value as an error message shows it: never more than a line."""
-    text = repr(value)
+    """A value as an error message shows it: never more than a line, and never built whole
+    (a deep or shared structure is cut while it is shown, not after)."""
+    text = " ".join(_REPR.repr(value).split())
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _key(prefix: str, key: Any) -> str:
+    """A dotted key for a message; a key that is not a short string is shown cut."""
+    name = key if isinstance(key, str) and len(key) <= MAX_KEY_CHARS and key.isprintable() else _shown(key)
+    return f"{prefix}.{name}" if prefix else name
 
 
 def _check_keys(path, prefix: str, data: Any, allowed: set[str]) -> dict:
@@ -52,7 +120,7 @@ def _check_keys(path, prefix: str, data: Any, allowed: set[str]) -> dict:
         raise _fail(path, prefix, f"expected a mapping, got {type(data).__name__}")
     for key in data:
         if key not in allowed:
-            raise _fail(path, f"{prefix}.{key}" if prefix else str(key),
+            raise _fail(path, _key(prefix, key),
                         f"unknown key (expected one of: {', '.join(sorted(allowed))})")
     return data
 
@@ -190,9 +258,9 @@ def _pair_models(path, key: str, data: Any, base_dir: Path | None) -> dict[str, 
     data = _check_keys(path, key, data, set(data or {}))
     models = {}
     for lang, spec in data.items():
-        lang = str(lang)
-        if not (2 <= len(lang) <= 3 and lang.isalpha() and lang.islower()):
-            raise _fail(path, f"{key}.{lang}", "not an ISO 639 language code (e.g. it, fr)")
+        if not (isinstance(lang, str) and 2 <= len(lang) <= 3 and lang.isascii() and lang.isalpha()
+                and lang.islower()):
+            raise _fail(path, _key(key, lang), "not an ISO 639 language code (e.g. it, fr)")
         models[lang] = _model_spec(path, f"{key}.{lang}", spec, base_dir)
     return models
 
@@ -300,7 +368,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     path = str(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=ConfigLoader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

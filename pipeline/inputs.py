@@ -7,6 +7,7 @@ Discovery streams: folders are walked one at a time in sorted order, so a folder
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import re
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.errors import InputError, UsageError
 
@@ -53,6 +55,8 @@ class SourceText:
     sha256: str
     size: int
     notes: tuple[str, ...] = ()
+    encoding_confidence: float = 1.0  # below 1 only where another encoding also read as text
+    doubts: tuple[str, ...] = ()  # why the text may not be what was written: the record is degraded
 
 
 # Names at OUT's top that are the workspace's own: no document id is one of them.
@@ -216,42 +220,50 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>]|head
 _HTML_TAGS = re.compile(r"<(p|div|br|h[1-6]|article|span|a\s)[\s>/]", re.IGNORECASE)
 
 
-def _decode(data: bytes) -> tuple[str, str, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Decoding:
+    text: str
+    encoding: str
+    notes: tuple[str, ...] = ()
+    confidence: float = 1.0
+    doubts: tuple[str, ...] = ()
+
+
+def _decode(data: bytes) -> _Decoding:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding), encoding, ()
+                return _Decoding(data.decode(encoding), encoding)
             except UnicodeDecodeError as exc:
                 raise InputError("bad_encoding", f"starts with a {encoding} byte-order mark but is not valid {encoding}: {exc.reason}") from None
     sample = data[:65536]
-    if b"\x00" in sample:
+    if b"\x00" in data:  # anywhere: a NUL after the first 64 KiB is as binary as one before
         # UTF-16 without a byte-order mark: NULs on every other byte of ASCII text.
         even, odd = sample[0::2].count(0), sample[1::2].count(0)
         half = len(sample) // 2
         if half and max(even, odd) > 0.4 * half and min(even, odd) < 0.05 * half:
             encoding = "utf-16-be" if even > odd else "utf-16-le"
             try:
-                return data.decode(encoding), encoding, ("no byte-order mark; guessed " + encoding,)
+                return _Decoding(data.decode(encoding), encoding, ("no byte-order mark; guessed " + encoding,))
             except UnicodeDecodeError:
                 pass
         raise InputError("binary", "binary file, not text (contains NUL bytes)")
     try:
-        return data.decode("utf-8"), "utf-8", ()
+        return _Decoding(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as exc:
         utf8_error = f"invalid UTF-8 at byte {exc.start}"
-    from charset_normalizer import from_bytes  # installed with trafilatura
+    from pipeline.encodings import decode_legacy
 
-    best = from_bytes(data[:1_000_000]).best()
-    if best is None:
-        raise InputError("bad_encoding", f"{utf8_error}, and no other text encoding fits")
-    encoding = best.encoding
-    if encoding in ("latin_1", "iso8859_1", "ascii"):
-        encoding = "cp1252"  # cp1252 is a superset of Latin-1 for printable text
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
-    return text, encoding, (f"{utf8_error}; decoded as {encoding}",)
+    decoded = decode_legacy(data)
+    how = ("with the invalid bytes replaced" if decoded.encoding == "utf-8"
+           else f"as {decoded.encoding}")
+    note = f"{utf8_error}; decoded {how} (confidence {decoded.confidence:.2f})"
+    doubts = ()
+    if decoded.doubtful:
+        others = ", ".join(name for name, _ in decoded.candidates[1:3])
+        doubts = (f"encoding uncertain: decoded {how}, but {others or 'other encodings'} read about as well "
+                  f"or the text reads badly in all (confidence {decoded.confidence:.2f})",)
+    return _Decoding(decoded.text, decoded.encoding, (note,), decoded.confidence, doubts)
 
 
 def _control_ratio(text: str) -> float:
@@ -262,26 +274,78 @@ def _control_ratio(text: str) -> float:
     return bad / len(sample)
 
 
-def read_document(doc: Document) -> SourceText:
-    """Read and decode a document; raise InputError (one line, no traceback) when it is unusable."""
+class NotRegularFile(OSError):
+    """The path names something other than a regular file (a FIFO, a folder, a device...)."""
+
+
+def open_regular(path: str | os.PathLike, *, follow_symlinks: bool = True) -> BinaryIO:
+    """Open a file for reading without ever blocking, and only if it is a regular file.
+
+    O_NONBLOCK makes opening a FIFO (or a device) return at once instead of waiting for a
+    writer; fstat on the open descriptor then refuses anything that is not a regular file,
+    whatever the name pointed at when the folder was listed. With follow_symlinks=False a
+    symlink itself is refused (O_NOFOLLOW). Raises OSError (NotRegularFile for the wrong
+    kind of file); the caller closes the returned file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(doc.path, os.O_RDONLY)
-        with os.fdopen(fd, "rb") as fh:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks:
+            raise NotRegularFile(exc.errno, "a symbolic link, not a regular file") from None
+        if exc.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
+            raise NotRegularFile(exc.errno, "not a regular file") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(errno.EINVAL, f"not a regular file ({_file_kind(info.st_mode)})")
+        os.set_blocking(fd, True)  # a regular file never blocks; reads behave as usual
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def read_document(doc: Document) -> SourceText:
+    """Read and decode a document; raise InputError (one line, no traceback) when it is unusable.
+
+    The file is opened without blocking and checked to be regular after opening (a FIFO put
+    in place of a document after discovery fails this document, it does not hang the run),
+    and never more than MAX_BYTES are read, whatever the size said.
+    """
+    try:
+        with open_regular(doc.path) as fh:
             info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError("not_a_file", "not a regular file")
             if info.st_size > MAX_BYTES:
                 raise InputError("too_large", f"{info.st_size} bytes is over the {MAX_BYTES}-byte limit")
-            data = fh.read()
+            data = fh.read(MAX_BYTES + 1)
+            if len(data) > MAX_BYTES:  # it grew while being read
+                raise InputError("too_large", f"more than the {MAX_BYTES}-byte limit")
     except InputError:
         raise
+    except NotRegularFile as exc:
+        raise InputError("not_a_regular_file", exc.strerror) from None
     except PermissionError:
         raise InputError("unreadable", "permission denied") from None
     except OSError as exc:
         raise InputError("unreadable", exc.strerror or str(exc)) from None
     if not data.strip():
         raise InputError("empty", "empty file" if not data else "file holds only white space")
-    text, encoding, notes = _decode(data)
+    decoding = _decode(data)
+    text, encoding, notes = decoding.text, decoding.encoding, decoding.notes
+    if "\x00" in text:  # whatever the encoding (a UTF-16 guess included), NUL is not text
+        raise InputError("binary", "binary file, not text (contains NUL bytes)")
     if _control_ratio(text) > 0.01:
         raise InputError("binary", "binary file, not text (control characters)")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -291,7 +355,8 @@ def read_document(doc: Document) -> SourceText:
     if fmt != doc.suffix_format:
         notes += (f"content is {fmt} although the name says {doc.suffix_format}",)
     return SourceText(text=text, encoding=encoding, format=fmt,
-                      sha256=hashlib.sha256(data).hexdigest(), size=len(data), notes=notes)
+                      sha256=hashlib.sha256(data).hexdigest(), size=len(data), notes=notes,
+                      encoding_confidence=decoding.confidence, doubts=decoding.doubts)
 
 
 def sniff_format(text: str, by_suffix: str) -> str:

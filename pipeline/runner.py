@@ -140,7 +140,9 @@ def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 def content_sha256(path: Path) -> str | None:
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
+        from pipeline.inputs import open_regular  # never blocks on a FIFO; refuses what is not a file
+
+        with open_regular(path) as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     except OSError:

@@ -50,8 +50,77 @@ def head(text: str, limit: int, separators: tuple[str, ...] = ("\n\n", "\n", " "
     return text[:limit]
 
 
+# A "sentence" longer than this is not one: a page whose sentences all start in lower case
+# (the segmenter then joins them), a list run together, a table flattened to one line.
+MAX_SENTENCE_CHARS = 500
+# Where an over-long sentence is cut, tried in order: after sentence punctuation followed by
+# a space whatever case comes next, after clause punctuation, between words.
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'»”’)\]]*\s+")
+_CLAUSE_END = re.compile(r"(?:[;:,]|\s[–—-])\s+")
+_SPACES = re.compile(r"\s+")
+_CUTS = (_SENTENCE_END, _CLAUSE_END, _SPACES)
+
+
+def bound_sentence(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """`sentence` as pieces of at most `limit` characters, in order, their concatenation
+    (spaces aside) the sentence: cut first at every sentence end (punctuation and a space,
+    whatever case follows), then pieces still too long at clause punctuation, then between
+    words (both packed back up to the limit), and a word longer than the limit by length."""
+    if len(sentence) <= limit:
+        return [sentence]
+    spans = _bounded_spans(sentence, 0, len(sentence), limit, 0)
+    return [piece for a, b in spans if (piece := sentence[a:b].strip())]
+
+
+def _bounded_spans(text: str, start: int, end: int, limit: int, level: int) -> list[tuple[int, int]]:
+    if end - start <= limit:
+        return [(start, end)]
+    if level == len(_CUTS):
+        return [(i, min(i + limit, end)) for i in range(start, end, limit)]
+    cuts = [m.end() for m in _CUTS[level].finditer(text, start, end) if start < m.end() < end]
+    bounds = [start, *cuts, end]
+    pieces = list(zip(bounds, bounds[1:], strict=False))
+    if level > 0:  # clauses and words are no sentences: as few pieces as the limit allows
+        packed: list[tuple[int, int]] = []
+        for a, b in pieces:
+            if packed and b - packed[-1][0] <= limit:
+                packed[-1] = (packed[-1][0], b)
+            else:
+                packed.append((a, b))
+        pieces = packed
+    out: list[tuple[int, int]] = []
+    for a, b in pieces:
+        out.extend(_bounded_spans(text, a, b, limit, level + 1))
+    return out
+
+
 def split_sentences(paragraph: str, language: str = "en") -> list[str]:
-    """Sentences of one paragraph, in order; their concatenation (spaces aside) is the paragraph."""
+    """Sentences of one paragraph, in order; their concatenation (spaces aside) is the
+    paragraph. None is longer than MAX_SENTENCE_CHARS (see bound_sentence)."""
+    return [piece for chunk in _chunks(paragraph.strip()) for sentence in _segment(chunk, language)
+            for piece in bound_sentence(sentence)]
+
+
+# The segmenter's time grows with the square of a paragraph's length (20 s for a 130 000-
+# character paragraph); a longer paragraph is handed to it in chunks cut at sentence ends.
+SEGMENT_CHUNK_CHARS = 8000
+
+
+def _chunks(paragraph: str, size: int = SEGMENT_CHUNK_CHARS) -> list[str]:
+    chunks, pos = [], 0
+    while len(paragraph) - pos > size:
+        window = (pos + size // 2, pos + size)
+        ends = [m.end() for m in _SENTENCE_END.finditer(paragraph, *window)]
+        # prefer a sentence end before a capital: a cut after an abbreviation would stay cut
+        capital = [e for e in ends if e < len(paragraph) and paragraph[e].isupper()]
+        cut = (capital or ends or [m.end() for m in _SPACES.finditer(paragraph, *window)] or [pos + size])[-1]
+        chunks.append(paragraph[pos:cut])
+        pos = cut
+    chunks.append(paragraph[pos:])
+    return chunks
+
+
+def _segment(paragraph: str, language: str) -> list[str]:
     paragraph = paragraph.strip()
     if not paragraph:
         return []

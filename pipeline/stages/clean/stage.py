@@ -64,7 +64,7 @@ class CleanStage(Stage):
         """One document's text (already read and decoded) to its clean record."""
         record = CleanRecord(doc_id=doc_id, source={
             "path": path, "sha256": source.sha256, "format": source.format,
-            "encoding": source.encoding, "bytes": source.size})
+            "encoding": source.encoding, "encoding_confidence": source.encoding_confidence, "bytes": source.size})
         extractor = None
         if source.format == "html":
             from pipeline.stages.clean.html import extract
@@ -103,6 +103,8 @@ class CleanStage(Stage):
             record.report["explain"] = explain_blocks(decision)
         if source.notes:
             record.report["input_notes"] = list(source.notes)
+        for doubt in source.doubts:
+            record.degrade(doubt)
         if not record.text.strip():
             record.fail("no_article_text", "no article text left after removing page furniture")
         return record
