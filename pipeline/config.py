@@ -100,6 +100,22 @@ class SummarizeConfig:
 
 
 @dataclass(frozen=True)
+class StoriesConfig:
+    """Grouping articles into stories (pipeline/stories.py) and near copies (pipeline/neardup.py)."""
+
+    embedding: str = "auto"  # auto: the multilingual sentence encoder when installed, else TF-IDF | none
+    lead_chars: int = 1000  # characters of the text after the headline that are embedded
+    join_threshold: float = 0.45  # an article joins the best story scoring at least this
+    evidence_weight: float = 0.5  # share of the score from names, figures, dates and quotes (the rest: text)
+    max_key_share: float = 0.02  # evidence keys held by more than this share of articles find no candidates
+    max_candidates: int = 50  # stories scored per article
+    near_duplicate_threshold: float = 0.5  # estimated Jaccard of word shingles above which two texts are copies
+    shingle_words: int = 5
+    num_perm: int = 128  # MinHash permutations
+    window_days: int = 7  # a story not seen for this many nights takes no new articles; 0: never closes
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = None
     device: str = "auto"
@@ -107,6 +123,7 @@ class Config:
     detect: DetectConfig = field(default_factory=DetectConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     summarize: SummarizeConfig = field(default_factory=SummarizeConfig)
+    stories: StoriesConfig = field(default_factory=StoriesConfig)
 
     def section_hash(self, stage: str) -> str:
         """A stable hash of what a stage's output depends on in the configuration."""
@@ -200,7 +217,7 @@ def parse_device(device: str, key: str = "device", path: str | None = None) -> s
 
 def parse_config(data: Any, path: str | None = None) -> Config:
     base_dir = Path(path).resolve().parent if path else None
-    data = _check_keys(path, "", data, {"device", "cache_dir", "detect", "translate", "summarize"})
+    data = _check_keys(path, "", data, {"device", "cache_dir", "detect", "translate", "summarize", "stories"})
     device = parse_device(_typed(path, "device", data.get("device", "auto"), str), "device", path)
     cache_dir = data.get("cache_dir")
     if cache_dir is not None:
@@ -280,7 +297,26 @@ def parse_config(data: Any, path: str | None = None) -> Config:
     if not 3 <= summarize.key_points <= 5:
         raise _fail(path, "summarize.key_points", "must be between 3 and 5")
     return Config(path=path, device=device, cache_dir=cache_dir, detect=detect,
-                  translate=translate, summarize=summarize)
+                  translate=translate, summarize=summarize, stories=_stories(path, data.get("stories")))
+
+
+def _stories(path, data: Any) -> StoriesConfig:
+    fields_ = StoriesConfig.__dataclass_fields__
+    data = _check_keys(path, "stories", data, set(fields_))
+    defaults = StoriesConfig()
+    values = {}
+    for name in fields_:
+        kind = type(getattr(defaults, name))
+        choices = ("auto", "none") if name == "embedding" else None
+        values[name] = _typed(path, f"stories.{name}", data.get(name, getattr(defaults, name)), kind, choices)
+    stories = StoriesConfig(**values)
+    for name in ("join_threshold", "evidence_weight", "max_key_share", "near_duplicate_threshold"):
+        if not 0.0 <= getattr(stories, name) <= 1.0:
+            raise _fail(path, f"stories.{name}", "must be between 0 and 1")
+    for name in ("shingle_words", "num_perm", "max_candidates"):
+        if getattr(stories, name) < 1:
+            raise _fail(path, f"stories.{name}", "must be at least 1")
+    return stories
 
 
 def find_default_config() -> Path | None:
