@@ -180,6 +180,8 @@ def _execute(out: str, stages: list[str], config_path: str | None, common: dict,
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = work(runner)
+        if common.get("digest") and result.documents and not result.interrupted:
+            _write_digest(out, config)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -219,6 +221,8 @@ def _make_engine(common: dict, config, options):
 @click.option("--retry-failed", is_flag=True, help="Also redo the document-stages that failed last time.")
 @click.option("--prune", is_flag=True, help="Remove the records of documents no longer in the input.")
 @click.option("--explain", is_flag=True, help="Record in clean.json, per block, the decision and the signals behind it.")
+@click.option("--digest", is_flag=True,
+              help="At the end, group the articles into stories (OUT/stories.json) and write the digest.")
 @_run_options
 @handle_errors
 def run(inputs, out, stages, config_path, **common):
@@ -340,19 +344,28 @@ def status(out, runs, as_json):
 
 @main.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
+@_config_option
 @handle_errors
-def digest(out):
-    """Write OUT/digest.md and OUT/digest.html: every summary, for a person to read.
+def digest(out, config_path):
+    """Write OUT/stories.json, OUT/digest.md and OUT/digest.html, for a person to read.
 
-    One entry per article (title, source file, original language, summary, key
-    points, a link to its records), grouped by original language, with the run's
-    figures at the top and the documents that failed or degraded listed first.
-    The HTML page is self-contained and works offline.
+    The articles are grouped into stories (one event across sources and
+    languages, remembered across nights); each story shows its headline in
+    English and as published, its outlets, languages, summary and key points,
+    and links to each article's records, the stories carried by the most
+    sources first. What needs the operator (missing models, failures) comes
+    last, grouped by cause. The HTML page is self-contained and works offline.
     """
-    from pipeline.digest import write_digest
-
-    for path in write_digest(out):
+    for path in _write_digest(out, _load_config(config_path)):
         click.echo(str(path))
+
+
+def _write_digest(out, config) -> list[Path]:
+    from pipeline.digest import write_digest
+    from pipeline.storyrun import STORIES_FILE, build_stories
+
+    build_stories(out, config)
+    return [Path(out) / STORIES_FILE, *write_digest(out)]
 
 
 @main.group()
