@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -113,8 +114,14 @@ def articles(rows: list[dict], backend: str | None, lead_chars: int = 1000) -> l
     return out
 
 
+_PREPARED: dict[tuple, list[Article]] = {}
+
+
 def grouping(rows: list[dict], backend: str | None, threshold: float, evidence_weight: float) -> tuple[float, float, int]:
-    arts = articles(rows, backend)
+    key = (backend, tuple(r["id"] for r in rows))
+    if key not in _PREPARED:
+        _PREPARED[key] = articles(rows, backend)
+    arts = [replace(a) for a in _PREPARED[key]]
     index = StoryIndex(GroupingSettings(join_threshold=threshold, evidence_weight=evidence_weight))
     group(arts, index, "2026-01-01")
     p, r = bcubed(index.story_of, {row["id"]: row["topic"] for row in rows})
@@ -198,20 +205,22 @@ def main() -> None:
     backend = embedding_backend("auto")
     if args.sweep:
         for b in (backend, None):
-            for w in (0.3, 0.5, 0.7):
-                for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55):
+            for w in (0.1, 0.3, 0.5, 0.7):
+                for t in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
                     p, r, k = grouping(parts["dev"], b, t, w)
                     f = 2 * p * r / (p + r)
                     print(f"dev {b or 'tfidf'} w={w} t={t}: P {p:.3f} R {r:.3f} F {f:.3f} stories {k}")
         return
     from pipeline.config import load_config
+    from pipeline.storyrun import grouping_settings
 
     cfg = load_config(Path(__file__).resolve().parent.parent / "models.yaml").stories
     for name, part in parts.items():
         topics = Counter(r["topic"] for r in part)
         print(f"{name}: {len(part)} articles, {len(topics)} topics")
         for b in ([backend] if backend else []) + [None]:
-            p, r, k = grouping(part, b, cfg.join_threshold, cfg.evidence_weight)
+            settings = grouping_settings(cfg, b)
+            p, r, k = grouping(part, b, settings.join_threshold, settings.evidence_weight)
             print(f"  grouping ({b or 'tfidf + evidence'}): B-cubed P {p:.3f} R {r:.3f} F1 {2 * p * r / (p + r):.3f}, "
                   f"{k} stories")
         pairs, precision = copies_precision(part, cfg.near_duplicate_threshold)

@@ -107,6 +107,8 @@ class StoriesConfig:
     lead_chars: int = 1000  # characters of the text after the headline that are embedded
     join_threshold: float = 0.45  # an article joins the best story scoring at least this
     evidence_weight: float = 0.5  # share of the score from names, figures, dates and quotes (the rest: text)
+    tfidf_join_threshold: float = 0.15  # the same two, where TF-IDF stands in for the sentence encoder
+    tfidf_evidence_weight: float = 0.7
     max_key_share: float = 0.02  # evidence keys held by more than this share of articles find no candidates
     max_candidates: int = 50  # stories scored per article
     near_duplicate_threshold: float = 0.5  # estimated Jaccard of word shingles above which two texts are copies
@@ -310,7 +312,8 @@ def _stories(path, data: Any) -> StoriesConfig:
         choices = ("auto", "none") if name == "embedding" else None
         values[name] = _typed(path, f"stories.{name}", data.get(name, getattr(defaults, name)), kind, choices)
     stories = StoriesConfig(**values)
-    for name in ("join_threshold", "evidence_weight", "max_key_share", "near_duplicate_threshold"):
+    for name in ("join_threshold", "evidence_weight", "tfidf_join_threshold", "tfidf_evidence_weight",
+                 "max_key_share", "near_duplicate_threshold"):
         if not 0.0 <= getattr(stories, name) <= 1.0:
             raise _fail(path, f"stories.{name}", "must be between 0 and 1")
     for name in ("shingle_words", "num_perm", "max_candidates"):

@@ -135,10 +135,19 @@ def copy_groups(candidates: list[CopyCandidate], threshold: float = 0.5, shingle
     for doc_id in by_id:
         grouped.setdefault(sets.find(doc_id), []).append(by_id[doc_id])
     groups = []
-    for members in grouped.values():
+    pending = list(grouped.values())
+    while pending:
+        members = pending.pop()
         if len(members) < 2:
             continue
         canonical, rule = _canonical(members)
+        # pairs chain (a~b, b~c) where a and c share little: a copy must be close to the canonical one
+        far = [m for m in members if m is not canonical and m.hash != canonical.hash
+               and estimated_jaccard(canonical.signature, m.signature) < threshold]
+        if far:
+            pending.append([m for m in members if m not in far])
+            pending.append(far)
+            continue
         kind = "exact" if len({m.hash for m in members}) == 1 else "near"
         similarity = {m.doc_id: round(estimated_jaccard(canonical.signature, m.signature), 3)
                       for m in members if m is not canonical}

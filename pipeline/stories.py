@@ -40,6 +40,7 @@ from pipeline.text import stopwords
 
 LSH_TABLES = 16  # random-hyperplane tables over the embedding
 LSH_BITS = 12  # hyperplanes per table: 4 096 buckets each
+MIN_POSTINGS = 100  # articles a key may be held by and still find candidates, however small the corpus
 STOPWORD_LANGUAGES = ("en", "it", "fr", "es", "de", "pt", "nl", "ca", "da", "pl")
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
@@ -300,7 +301,9 @@ class StoryIndex:
     def _index_keys(self, evidence: dict, words: Counter, vector: np.ndarray | None) -> list[str]:
         """The keys under which an article (or a story, from its sums) is found: rare evidence keys,
         the embedding's LSH buckets, else its rarest frequent words."""
-        limit = max(2.0, self.settings.max_key_share * max(self.documents, 1))
+        # a key is too common to find candidates when more than max_key_share of the articles hold
+        # it, but never below MIN_POSTINGS: on a small night every shared name is worth a look
+        limit = max(MIN_POSTINGS, self.settings.max_key_share * max(self.documents, 1))
         keys = [k for k in evidence if not k.startswith("q:") and self.df.get(k, 0) <= limit]
         if vector is not None:
             norm = float(np.linalg.norm(vector))

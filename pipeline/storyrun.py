@@ -136,8 +136,11 @@ def _info(article: Article, record: str) -> dict[str, Any]:
     }
 
 
-def _settings(config: StoriesConfig) -> GroupingSettings:
-    return GroupingSettings(join_threshold=config.join_threshold, evidence_weight=config.evidence_weight,
+def grouping_settings(config: StoriesConfig, backend: str | None) -> GroupingSettings:
+    """The thresholds for the text similarity that runs: the sentence encoder's, or TF-IDF's."""
+    threshold, weight = ((config.join_threshold, config.evidence_weight) if backend
+                         else (config.tfidf_join_threshold, config.tfidf_evidence_weight))
+    return GroupingSettings(join_threshold=threshold, evidence_weight=weight,
                             max_key_share=config.max_key_share, max_candidates=config.max_candidates)
 
 
@@ -171,7 +174,8 @@ def build_stories(out_dir: str | os.PathLike, config: Config, now: datetime | No
         open_since = None
         if settings.window_days:
             open_since = (date.fromisoformat(night) - timedelta(days=settings.window_days)).isoformat()
-        index = store.load_index(_settings(settings), open_since) if members else StoryIndex(_settings(settings))
+        index = store.load_index(grouping_settings(settings, backend), open_since) if members else \
+            StoryIndex(grouping_settings(settings, backend))
         for doc_id in [d for d in list(index.story_of) if d not in members]:
             index.remove(doc_id)
 

@@ -95,7 +95,7 @@ def _document(out: Path, doc_id: str, title: str, text: str, language: str = "en
 
 @pytest.fixture
 def config() -> Config:
-    return replace(Config(), stories=StoriesConfig(embedding="none", join_threshold=0.3, evidence_weight=0.5))
+    return replace(Config(), stories=StoriesConfig(embedding="none"))  # TF-IDF: the fallback thresholds
 
 
 def _validate(data: dict) -> None:
