@@ -19,8 +19,25 @@ rewrites is measured by rewriting each test article: replacing a share of its wo
 k-th word swapped for a word of another article) and adding a footer, then asking whether the
 rewrite is still found as a copy of its original.
 
+Copies on crawled pages: ML-Crisis (the CL-TLS data collection, La Quatra et al. 2021), 1 671
+Spanish, French and Italian news pages as crawled text, menus and cookie banners included,
+shipped in
+  repo:    github.com/MorenoLaQuatra/CL-TLS
+  commit:  39ae6d5c84f86af45811fc2bf4ea44c4809a685f
+  licence: none stated in the repository; built into ~/.cache/newsum/cltls/ only.
+The same page is often filed under two topics (a Global Voices post under Egypt and Yemen),
+and sites share templates: the right shape to measure the precision of copy detection.
+The pages go through `newsum run ... --stages clean` first, as in a night. Dev: the Spanish
+pages; test: the French and Italian ones (other sites). A copy pair found counts as right when
+the two cleaned texts share one verbatim passage of 40 words or more that is also a quarter of
+the shorter text (difflib), a check that does not depend on the MinHash estimate; it is not a
+human judgement.
+
 Usage:
   python bench/stories_eval.py --build            # fetch-free: needs the repository's git dir (see --git-dir)
+  python bench/stories_eval.py --build-copies --git-dir DIR      # ML-Crisis pages into the cache
+  newsum run ~/.cache/newsum/cltls/pages --out ~/.cache/newsum/cltls/out --stages clean
+  python bench/stories_eval.py --copies ~/.cache/newsum/cltls/out  # copy pairs and their precision
   python bench/stories_eval.py                    # figures for dev and test, and the timing
   python bench/stories_eval.py --timing 10000     # grouping time for N articles (one core)
 """
@@ -76,6 +93,68 @@ def build(git_dir: Path) -> None:
     (CACHE / "articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     (CACHE / "SOURCE").write_text(f"{REPO} {COMMIT} {FOLDER}\n", encoding="utf-8")
     print(f"{len(rows)} articles, {len(set(r['topic'] for r in rows))} topics -> {CACHE}")
+
+
+CLTLS_REPO = "MorenoLaQuatra/CL-TLS"
+CLTLS_COMMIT = "39ae6d5c84f86af45811fc2bf4ea44c4809a685f"
+CLTLS_CACHE = CACHE.parent / "cltls"
+
+
+def build_copies(git_dir: Path) -> None:
+    names = subprocess.run(["git", f"--git-dir={git_dir}", "ls-tree", "-r", "--name-only", CLTLS_COMMIT],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    count = 0
+    for name in names:
+        if not name.endswith(".txt") or "/reference/" in name:
+            continue
+        data = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{CLTLS_COMMIT}:{name}"],
+                              capture_output=True, check=True).stdout
+        path = CLTLS_CACHE / "pages" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        count += 1
+    (CLTLS_CACHE / "SOURCE").write_text(f"{CLTLS_REPO} {CLTLS_COMMIT}\n", encoding="utf-8")
+    print(f"{count} pages -> {CLTLS_CACHE / 'pages'}")
+
+
+COMMON_RUN = 40  # words in one verbatim passage that make two pages the same article...
+COMMON_SHARE = 0.25  # ...when it is also this share of the shorter text (a shared template passage is not)
+
+
+def longest_common_run(a: str, b: str) -> int:
+    from difflib import SequenceMatcher
+
+    wa, wb = a.split(), b.split()
+    match = SequenceMatcher(None, wa, wb, autojunk=False).find_longest_match(0, len(wa), 0, len(wb))
+    return match.size
+
+
+def copies_on_pages(out: Path, threshold: float, shingle_words: int, show: bool) -> None:
+    """Copy pairs among the clean records of the ML-Crisis pages; dev: Spanish pages, test: French and
+    Italian (other sites). A pair counts as right when the two texts share a verbatim passage of
+    COMMON_RUN words or more: an independent check of what MinHash estimates, not a human judgement."""
+    by_part: dict[str, list[CopyCandidate]] = {"dev": [], "test": []}
+    for path in sorted(out.rglob("clean.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("status") != "failed" and record.get("text"):
+            part = "dev" if record["doc_id"].startswith("es/") else "test"
+            by_part[part].append(CopyCandidate(record["doc_id"], f"{record.get('title', '')}\n{record['text']}"))
+    for part, candidates in by_part.items():
+        groups = copy_groups(candidates, threshold=threshold, shingle_words=shingle_words)
+        text = {c.doc_id: c.text for c in candidates}
+        pairs = [(g.canonical, m, g.kind, g.similarity[m]) for g in groups for m in g.members if m != g.canonical]
+        right = [longest_common_run(text[a], text[b])
+                 >= max(min(COMMON_RUN, len(text[a].split()), len(text[b].split())),
+                        COMMON_SHARE * min(len(text[a].split()), len(text[b].split())))
+                 for a, b, _, _ in pairs]
+        exact = sum(1 for p in pairs if p[2] == "exact")
+        precision = f"{sum(right) / len(right):.3f}" if right else "n/a"
+        print(f"copies, {part} ({len(candidates)} cleaned pages; shingles of {shingle_words} words, threshold "
+              f"{threshold}): {len(pairs)} pairs ({exact} exact), precision {precision} "
+              f"(a verbatim passage of {COMMON_RUN}+ words and {COMMON_SHARE:.0%}+ of the shorter text)")
+        if show:
+            for (a, b, kind, sim), ok in zip(pairs, right, strict=True):
+                print(f"  {'ok ' if ok else 'NO '} {sim:.3f} {kind} {a} | {b}")
 
 
 def load() -> list[dict]:
@@ -196,9 +275,24 @@ def main() -> None:
     parser.add_argument("--git-dir", type=Path, default=DEFAULT_GIT)
     parser.add_argument("--timing", type=int, default=0, help="also time grouping N articles")
     parser.add_argument("--sweep", action="store_true", help="dev only: thresholds and weights")
+    parser.add_argument("--build-copies", action="store_true", help="ML-Crisis pages into the cache")
+    parser.add_argument("--copies", type=Path, metavar="OUT", help="copy pairs among the clean records in OUT")
+    parser.add_argument("--show", action="store_true", help="with --copies: print each pair")
+    parser.add_argument("--shingle-words", type=int, default=None)
+    parser.add_argument("--threshold", type=float, default=None)
     args = parser.parse_args()
     if args.build:
         build(args.git_dir)
+        return
+    if args.build_copies:
+        build_copies(args.git_dir)
+        return
+    if args.copies:
+        from pipeline.config import load_config
+
+        cfg = load_config(Path(__file__).resolve().parent.parent / "models.yaml").stories
+        copies_on_pages(args.copies, args.threshold or cfg.near_duplicate_threshold,
+                        args.shingle_words or cfg.shingle_words, args.show)
         return
     rows = load()
     parts = split(rows)

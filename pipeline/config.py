@@ -111,8 +111,8 @@ class StoriesConfig:
     tfidf_evidence_weight: float = 0.7
     max_key_share: float = 0.02  # evidence keys held by more than this share of articles find no candidates
     max_candidates: int = 50  # stories scored per article
-    near_duplicate_threshold: float = 0.5  # estimated Jaccard of word shingles above which two texts are copies
-    shingle_words: int = 5
+    near_duplicate_threshold: float = 0.3  # estimated Jaccard of word shingles above which two texts are copies
+    shingle_words: int = 3
     num_perm: int = 128  # MinHash permutations
     window_days: int = 7  # a story not seen for this many nights takes no new articles; 0: never closes
 

@@ -40,7 +40,7 @@ def shingles(text: str, size: int) -> set[bytes]:
     return {" ".join(words[i:i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
 
 
-def signature(text: str, shingle_words: int = 5, num_perm: int = 128) -> np.ndarray:
+def signature(text: str, shingle_words: int = 3, num_perm: int = 128) -> np.ndarray:
     """The MinHash signature (num_perm 64-bit values) of a text's word shingles."""
     from datasketch import MinHash
 
@@ -106,7 +106,7 @@ class _Sets:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def copy_groups(candidates: list[CopyCandidate], threshold: float = 0.5, shingle_words: int = 5,
+def copy_groups(candidates: list[CopyCandidate], threshold: float = 0.3, shingle_words: int = 3,
                 num_perm: int = 128) -> list[CopyGroup]:
     """Groups of two or more copies (exact, or near at estimated Jaccard >= threshold), by canonical id."""
     from datasketch import MinHashLSH
