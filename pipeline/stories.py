@@ -235,6 +235,7 @@ class Story:
     vector_sum: np.ndarray | None = None
     evidence: Counter = field(default_factory=Counter)  # summed log-scaled counts of the members' keys
     words: Counter = field(default_factory=Counter)
+    norms: dict = field(default_factory=dict, repr=False)  # (kind, documents counted) -> weighted norm
 
 
 def story_id_for(doc_id: str) -> str:
@@ -277,14 +278,28 @@ class StoryIndex:
     def _weighted(self, counts: dict[str, float]) -> dict[str, float]:
         return {k: v * self.idf(k) for k, v in counts.items()}
 
-    def _cosine(self, a: dict[str, float], b: dict[str, float]) -> float:
+    def _norm(self, counts: dict[str, float]) -> float:
+        return math.sqrt(sum((v * self.idf(k)) ** 2 for k, v in counts.items()))
+
+    def _cosine(self, a: dict[str, float], b: dict[str, float], b_norm: float | None = None) -> float:
+        """IDF-weighted cosine; the dot product walks the article's keys only, and a story's norm
+        comes from its cache, so a large story costs no more to score than a small one."""
         if not a or not b:
             return 0.0
-        wa, wb = self._weighted(a), self._weighted(b)
-        dot = sum(v * wb[k] for k, v in wa.items() if k in wb)
+        wa = self._weighted(a)
+        dot = sum(v * b[k] * self.idf(k) for k, v in wa.items() if k in b)
         if not dot:
             return 0.0
-        return dot / (math.sqrt(sum(v * v for v in wa.values())) * math.sqrt(sum(v * v for v in wb.values())))
+        norm_b = b_norm if b_norm is not None else self._norm(b)
+        return dot / (math.sqrt(sum(v * v for v in wa.values())) * norm_b) if norm_b else 0.0
+
+    def _story_norm(self, story: Story, kind: str) -> float:
+        key = (kind, self.documents)
+        if key not in story.norms:
+            if len(story.norms) > 4:
+                story.norms.clear()
+            story.norms[key] = self._norm(story.evidence if kind == "evidence" else story.words)
+        return story.norms[key]
 
     # scoring -------------------------------------------------------------------------------
     def score(self, article: Article, story: Story) -> dict[str, float]:
@@ -293,8 +308,8 @@ class StoryIndex:
             norm = float(np.linalg.norm(story.vector_sum))
             text = float(article.embedding @ story.vector_sum) / norm if norm else 0.0
         else:
-            text = self._cosine(_log_counts(article.words), story.words)
-        proof = self._cosine(_log_counts(article.evidence), story.evidence)
+            text = self._cosine(_log_counts(article.words), story.words, self._story_norm(story, "words"))
+        proof = self._cosine(_log_counts(article.evidence), story.evidence, self._story_norm(story, "evidence"))
         w = self.settings.evidence_weight
         return {"text": round(text, 4), "evidence": round(proof, 4), "score": round((1 - w) * text + w * proof, 4)}
 
@@ -365,8 +380,11 @@ class StoryIndex:
             story.vector_sum = article.embedding.copy() if story.vector_sum is None else story.vector_sum + article.embedding
         story.evidence.update(_log_counts(article.evidence))
         story.words.update(_log_counts(article.words))
+        story.norms.clear()
         if len(story.words) > self.settings.story_words * 2:
             story.words = Counter(dict(story.words.most_common(self.settings.story_words)))
+        if len(story.evidence) > self.settings.story_words * 4:
+            story.evidence = Counter(dict(story.evidence.most_common(self.settings.story_words * 2)))
         self.story_of[article.doc_id] = story.story_id
         for key in self._candidate_keys(article):
             self.postings.setdefault(key, set()).add(story.story_id)
