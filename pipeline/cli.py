@@ -216,6 +216,8 @@ def _execute(out: str, stages: list, config_path: str | None, common: dict, work
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = work(runner)
+        if common.get("digest") and result.documents and not result.interrupted:
+            _write_digest(out, config)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -256,6 +258,8 @@ def _make_engine(common: dict, config, workers: int, batch_size: int):
 @click.option("--force", is_flag=True, help="Redo every document and stage, changed or not.")
 @click.option("--retry-failed", is_flag=True, help="Also redo the document-stages that failed last time.")
 @click.option("--prune", is_flag=True, help="Remove the records of documents no longer in the input.")
+@click.option("--digest", is_flag=True,
+              help="At the end, group the articles into stories (OUT/stories.json) and write the digest.")
 @_run_options(registry.names())
 @handle_errors
 def run(inputs, out, stages, config_path, **common):
@@ -406,19 +410,28 @@ def status(out, runs, as_json, verbose):
 
 @main.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
+@_config_option
 @handle_errors
-def digest(out):
-    """Write OUT/digest.md and OUT/digest.html: every summary, for a person to read.
+def digest(out, config_path):
+    """Write OUT/stories.json, OUT/digest.md and OUT/digest.html, for a person to read.
 
-    One entry per article (title, source file, original language, summary, key
-    points, a link to its records), grouped by original language, with the run's
-    figures at the top and the documents that failed or degraded listed first.
-    The HTML page is self-contained and works offline.
+    The articles are grouped into stories (one event across sources and
+    languages, remembered across nights); each story shows its headline in
+    English and as published, its outlets, languages, summary and key points,
+    and links to each article's records, the stories carried by the most
+    sources first. What needs the operator (missing models, failures) comes
+    last, grouped by cause. The HTML page is self-contained and works offline.
     """
-    from pipeline.digest import write_digest
-
-    for path in write_digest(out):
+    for path in _write_digest(out, _load_config(config_path)):
         click.echo(str(path))
+
+
+def _write_digest(out, config) -> list[Path]:
+    from pipeline.digest import write_digest
+    from pipeline.storyrun import STORIES_FILE, build_stories
+
+    build_stories(out, config)
+    return [Path(out) / STORIES_FILE, *write_digest(out)]
 
 
 @main.group()

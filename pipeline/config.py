@@ -320,6 +320,24 @@ class SummarizeConfig:
 
 
 @dataclass(frozen=True)
+class StoriesConfig:
+    """Grouping articles into stories (pipeline/stories.py) and near copies (pipeline/neardup.py)."""
+
+    embedding: str = setting("auto", choices=("auto", "none"))  # auto: the multilingual sentence encoder when installed, else TF-IDF
+    lead_chars: int = 1000  # characters of the text after the headline that are embedded
+    join_threshold: float = setting(0.45, minimum=0.0, maximum=1.0)  # an article joins the best story scoring at least this
+    evidence_weight: float = setting(0.5, minimum=0.0, maximum=1.0)  # share of the score from names, figures, dates, quotes
+    tfidf_join_threshold: float = setting(0.15, minimum=0.0, maximum=1.0)  # the same two, where TF-IDF stands in
+    tfidf_evidence_weight: float = setting(0.7, minimum=0.0, maximum=1.0)
+    max_key_share: float = setting(0.02, minimum=0.0, maximum=1.0)  # keys held by more of the articles find no candidates
+    max_candidates: int = setting(50, minimum=1)  # stories scored per article
+    near_duplicate_threshold: float = setting(0.3, minimum=0.0, maximum=1.0)  # estimated Jaccard of shingles for a copy
+    shingle_words: int = setting(3, minimum=1)
+    num_perm: int = setting(128, minimum=1)  # MinHash permutations
+    window_days: int = 7  # a story not seen for this many nights takes no new articles; 0: never closes
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = field(default=None, metadata={"internal": True})  # the file it was read from
     device: str = setting("auto", parse=_device)
@@ -327,6 +345,7 @@ class Config:
     detect: DetectConfig = setting(factory=DetectConfig, parse=_section(DetectConfig))
     translate: TranslateConfig = setting(factory=TranslateConfig, parse=_section(TranslateConfig))
     summarize: SummarizeConfig = setting(factory=SummarizeConfig, parse=_section(SummarizeConfig))
+    stories: StoriesConfig = setting(factory=StoriesConfig, parse=_section(StoriesConfig))
 
     def section_digest(self, section: str | None) -> str:
         """A stable hash of one section (None: no section), for the keys of the stages that read it."""

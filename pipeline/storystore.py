@@ -1,0 +1,145 @@
+"""The story store: what story grouping remembers between nights, in one SQLite file of its own.
+
+Tables: `meta` (documents counted, the embedding that made the vectors), `df` (how many
+articles held each evidence key), `stories` (first and last night, the sums the scores
+compare against), `members` (each document's story, its content hash, the stamp of its
+records, its MinHash signature and embedding, and what the digest shows of it). Only the
+stories seen within the window are loaded; a damaged file is moved aside and rebuilt from
+the records, which costs the first-seen nights of the stories and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.stories import GroupingSettings, Story, StoryIndex
+
+STORE_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS df (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS stories (
+    story_id TEXT PRIMARY KEY, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    vector BLOB, evidence TEXT NOT NULL, words TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS members (
+    doc_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, night TEXT NOT NULL, content_hash TEXT NOT NULL,
+    stamp TEXT NOT NULL, signature BLOB, embedding BLOB, info TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS members_story ON members (story_id);
+"""
+
+
+@dataclass
+class Member:
+    doc_id: str
+    story_id: str
+    night: str
+    content_hash: str
+    stamp: str
+    signature: np.ndarray | None
+    embedding: np.ndarray | None
+    info: dict[str, Any]
+
+
+def _blob(array: np.ndarray | None, dtype) -> bytes | None:
+    return None if array is None else np.asarray(array, dtype=dtype).tobytes()
+
+
+def _array(blob: bytes | None, dtype) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype=dtype).copy()
+
+
+class StoryStore:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.moved_aside: Path | None = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError:
+            self.db = None
+        if self.db is None:
+            self.moved_aside = self.path.with_name(self.path.name + ".damaged")
+            os.replace(self.path, self.moved_aside)
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection | None:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.executescript(_SCHEMA)
+            version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if version is None:
+                db.execute("INSERT INTO meta VALUES ('version', ?)", (str(STORE_VERSION),))
+                db.commit()
+            elif version[0] != str(STORE_VERSION):
+                db.close()
+                return None
+            db.execute("SELECT count(*) FROM members").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def members(self) -> dict[str, Member]:
+        rows = self.db.execute("SELECT doc_id, story_id, night, content_hash, stamp, signature, embedding, info "
+                               "FROM members")
+        return {r[0]: Member(r[0], r[1], r[2], r[3], r[4], _array(r[5], np.uint64), _array(r[6], np.float32),
+                             json.loads(r[7])) for r in rows}
+
+    def story_nights(self) -> dict[str, tuple[str, str]]:
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT story_id, first_seen, last_seen FROM stories")}
+
+    def load_index(self, settings: GroupingSettings, open_since: str | None) -> StoryIndex:
+        """The stories last seen on or after `open_since` (all when None), with the key frequencies."""
+        index = StoryIndex(settings)
+        index.documents = int(self.meta("documents") or 0)
+        index.df = Counter(dict(self.db.execute("SELECT key, n FROM df")))
+        query = "SELECT story_id, first_seen, last_seen, vector, evidence, words FROM stories"
+        rows = self.db.execute(query + (" WHERE last_seen >= ?" if open_since else ""),
+                               (open_since,) if open_since else ())
+        for story_id, first, last, vector, evidence, words in rows:
+            index.stories[story_id] = Story(story_id=story_id, first_seen=first, last_seen=last,
+                                            vector_sum=_array(vector, np.float32),
+                                            evidence=Counter(json.loads(evidence)), words=Counter(json.loads(words)))
+        for doc_id, story_id in self.db.execute("SELECT doc_id, story_id FROM members"):
+            if story_id in index.stories:
+                index.stories[story_id].members.append(doc_id)
+                index.story_of[doc_id] = story_id
+        index.reindex()
+        return index
+
+    def save(self, index: StoryIndex, members: dict[str, Member], embedding: str | None) -> None:
+        """Replace what is stored with the index (its open stories) and the members, in one transaction."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('documents', ?)", (str(index.documents),))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding', ?)", (embedding or "none",))
+            self.db.execute("DELETE FROM df")
+            self.db.executemany("INSERT INTO df VALUES (?, ?)", index.df.items())
+            live = {m.story_id for m in members.values()}
+            for story_id in [r[0] for r in self.db.execute("SELECT story_id FROM stories")]:
+                if story_id not in live:
+                    self.db.execute("DELETE FROM stories WHERE story_id = ?", (story_id,))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?)",
+                [(s.story_id, s.first_seen, s.last_seen, _blob(s.vector_sum, np.float32),
+                  json.dumps(dict(s.evidence)), json.dumps(dict(s.words))) for s in index.stories.values()])
+            self.db.execute("DELETE FROM members")
+            self.db.executemany(
+                "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(m.doc_id, m.story_id, m.night, m.content_hash, m.stamp, _blob(m.signature, np.uint64),
+                  _blob(m.embedding, np.float32), json.dumps(m.info, ensure_ascii=False)) for m in members.values()])

@@ -1,0 +1,169 @@
+"""Stories: one event across sources, languages and nights; copies; stories.json and its schema."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import SCHEMAS, SEEDS, run_cli
+
+from pipeline.config import Config, StoriesConfig, parse_config
+from pipeline.errors import ConfigError
+from pipeline.stories import Article, GroupingSettings, StoryIndex, evidence, group, text_words
+from pipeline.storyrun import STORE_PATH, build_stories
+
+EN_STRIKE = ("Tram drivers in Lyon will strike on Thursday",
+             "Tram drivers in Lyon will walk out on Thursday 14 March after talks with the operator Keolis broke "
+             "down, the CGT union said. The union wants a raise of 4.5% and says 120 drivers left last year. "
+             "Keolis said it had offered 2.1% and called the strike \"a step nobody needed\". "
+             "Buses will run on the main lines, the Sytral authority said.")
+EN_STRIKE_REWRITE = ("Lyon tram strike set for Thursday as Keolis talks fail",
+                     "The CGT union said Lyon's tram drivers would stop work on 14 March once negotiations with "
+                     "Keolis collapsed. It is asking for 4.5% more pay and says 120 drivers quit in the past year; "
+                     "the operator offered 2.1%. Sytral, the transport authority, said buses would still run.")
+IT_STRIKE = ("Lione, sciopero dei tranvieri giovedì",
+             "I conducenti dei tram di Lione sciopereranno giovedì 14 marzo dopo la rottura delle trattative con "
+             "Keolis, ha annunciato il sindacato CGT. Il sindacato chiede un aumento del 4,5% e afferma che 120 "
+             "conducenti se ne sono andati l'anno scorso. Keolis aveva offerto il 2,1%. Secondo Sytral gli "
+             "autobus circoleranno sulle linee principali.")
+EN_FROST = ("Late frost wipes out apricot blossom in the Rhône valley",
+            "A late frost destroyed most of the apricot blossom in the Drôme last week, growers said, and the "
+            "harvest could be the smallest in twenty years. The Valsoleil cooperative asked the regional council "
+            "for emergency aid of 8 million euros. Prices are expected to climb in June.")
+
+
+def _article(doc_id: str, title: str, text: str, language: str = "en") -> Article:
+    a = Article(doc_id=doc_id, title=title, text=text, language=language)
+    a.evidence, a.words = evidence(title, text), text_words(title, text)
+    return a
+
+
+def test_names_figures_and_dates_survive_translation():
+    en, it = evidence(*EN_STRIKE), evidence(*IT_STRIKE)
+    shared = set(en) & set(it)
+    # "14 marzo" is "14 March", "4,5%" is "4.5%", names are names
+    assert {"n:keolis", "n:cgt", "n:sytral", "f:4.5%", "f:2.1%", "f:120", "d:03-14"} <= shared
+    assert "n:tram" not in en and "n:the" not in en  # words that open a sentence or the headline are not names
+
+
+def test_same_event_in_two_languages_meets_the_unrelated_one_does_not():
+    articles = [_article("en/strike", *EN_STRIKE), _article("it/sciopero", *IT_STRIKE, language="it"),
+                _article("en/rewrite", *EN_STRIKE_REWRITE), _article("en/frost", *EN_FROST)]
+    # without the sentence encoder (TF-IDF), across languages the evidence alone carries the match
+    index = StoryIndex(GroupingSettings(join_threshold=0.3, evidence_weight=0.5))
+    matches = group(articles, index, "2026-03-12")
+    assert index.story_of["en/strike"] == index.story_of["it/sciopero"] == index.story_of["en/rewrite"]
+    assert index.story_of["en/frost"] != index.story_of["en/strike"]
+    assert matches["it/sciopero"]["evidence"] > 0.3
+
+
+def test_candidates_come_from_the_index_not_from_every_story():
+    index = StoryIndex(GroupingSettings(max_candidates=10))
+    unrelated = [_article(f"other/{i}", f"Council item {i}",
+                          f"The council of Town{i} approved item {1000 + i} for the Harbour{i} district.")
+                 for i in range(300)]
+    group(unrelated, index, "2026-03-11")
+    strike = _article("en/strike", *EN_STRIKE)
+    index.count([strike])
+    assert len(index.stories) == 300
+    assert len(index.candidates(strike)) <= 10
+
+
+def _record(folder: Path, name: str, data: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps({"schema_version": 1, "status": "ok", **data}), encoding="utf-8")
+
+
+def _document(out: Path, doc_id: str, title: str, text: str, language: str = "en", url: str | None = None,
+              site: str | None = None, date: str | None = None) -> None:
+    folder = out / doc_id
+    meta = {k: v for k, v in (("sitename", site), ("date", date)) if v}
+    _record(folder, "clean.json", {"stage": "clean", "doc_id": doc_id, "title": title, "text": text, "url": url,
+                                    "metadata": meta, "source": {"path": f"/in/{doc_id}.txt"}})
+    _record(folder, "detect.json", {"stage": "detect", "doc_id": doc_id, "language": language})
+    sentences = [s.strip() + "." for s in text.split(". ") if s.strip()][:3]
+    _record(folder, "summary.json", {
+        "stage": "summarize", "doc_id": doc_id, "language": language, "title": title,
+        "summary": " ".join(sentences[:2]), "key_points": sentences[2:3], "method": "extractive",
+        "provenance": [{"kind": "summary", "index": i, "text": s, "sources": [{"id": i, "score": 1.0}]}
+                       for i, s in enumerate(sentences[:2])]})
+
+
+@pytest.fixture
+def config() -> Config:
+    return replace(Config(), stories=StoriesConfig(embedding="none"))  # TF-IDF: the fallback thresholds
+
+
+def _validate(data: dict) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(data, json.loads((SCHEMAS / "stories.schema.json").read_text(encoding="utf-8")))
+
+
+def test_a_story_carries_over_to_the_next_night(tmp_path, config):
+    out = tmp_path / "out"
+    night1 = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)
+    _document(out, "lyonnews/strike", *EN_STRIKE, url="https://www.lyon-news.example/strike", date="2026-03-12")
+    _document(out, "farmers/frost", *EN_FROST, site="Farm Weekly")
+    first = build_stories(out, config, now=night1)
+    _validate(first)
+    assert len(first["stories"]) == 2
+    _document(out, "sera/sciopero", *IT_STRIKE, language="it", site="La Sera")
+    second = build_stories(out, config, now=night1 + timedelta(days=1))
+    _validate(second)
+    [strike] = [s for s in second["stories"] if any(d["doc_id"] == "lyonnews/strike" for d in s["documents"])]
+    assert {d["doc_id"] for d in strike["documents"]} == {"lyonnews/strike", "sera/sciopero"}
+    assert (strike["first_seen"], strike["last_seen"]) == ("2026-03-12", "2026-03-13")
+    assert strike["sources"] == ["La Sera", "lyon-news.example"] and strike["source_count"] == 2
+    assert strike["languages"] == ["en", "it"]
+    assert second["stories"][0] is strike  # most sources first
+    assert strike["headline"]["doc_id"] == "lyonnews/strike"  # the English report speaks for it
+    members = {d["doc_id"] for d in strike["documents"]}
+    assert strike["summary"]["sentences"] and all(s["doc_id"] in members for s in strike["summary"]["sentences"])
+    assert strike["summary"]["sentences"][0]["source_sentences"] == [0]
+    italian = next(d for d in strike["documents"] if d["doc_id"] == "sera/sciopero")
+    assert italian["first_seen"] == "2026-03-13" and italian["match"]["score"] >= 0.3
+
+
+def test_exact_copy_joins_its_original_and_says_so(tmp_path, config):
+    out = tmp_path / "out"
+    _document(out, "wire/strike", *EN_STRIKE, date="2026-03-12")
+    _document(out, "farm/strike-copy", EN_STRIKE[0], EN_STRIKE[1] + "\n\nShare this story!", date="2026-03-13")
+    data = build_stories(out, config, now=datetime(2026, 3, 13, tzinfo=UTC))
+    [story] = data["stories"]
+    copy = next(d for d in story["documents"] if d["doc_id"] == "farm/strike-copy")
+    assert copy["copy_of"]["canonical"] == "wire/strike" and copy["copy_of"]["canonical_rule"] == "earliest"
+
+
+def test_a_damaged_store_is_moved_aside_and_rebuilt(tmp_path, config):
+    out = tmp_path / "out"
+    _document(out, "a/strike", *EN_STRIKE)
+    (out / STORE_PATH).parent.mkdir(parents=True)
+    (out / STORE_PATH).write_bytes(b"this is not a database" * 100)
+    data = build_stories(out, config)
+    assert len(data["stories"]) == 1 and "store_rebuilt" in data["report"]
+    assert (out / STORE_PATH).with_name("stories.sqlite.damaged").is_file()
+
+
+def test_thresholds_are_checked_in_models_yaml():
+    assert parse_config({"stories": {"join_threshold": 0.6}}).stories.join_threshold == 0.6
+    with pytest.raises(ConfigError, match="stories.join_threshold"):
+        parse_config({"stories": {"join_threshold": 1.5}})
+    with pytest.raises(ConfigError, match="stories.embeding"):
+        parse_config({"stories": {"embeding": "auto"}})
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not here")
+def test_seed_pages_two_reports_of_one_story_in_two_languages(tmp_path):
+    src = tmp_path / "in"
+    shutil.copytree(SEEDS, src)
+    out = tmp_path / "out"
+    assert run_cli("run", str(src), "--out", str(out), "--stages", "clean,detect").exit_code == 0
+    data = build_stories(out, Config())
+    story_of = {d["doc_id"]: s["story_id"] for s in data["stories"] for d in s["documents"]}
+    italian, english = "000_e1c9f42544be132f", "001_fcbceec4badf9f0e"
+    assert story_of[italian] == story_of[english]
+    assert story_of["002_c72dbda44555ecf0"] != story_of[italian]
