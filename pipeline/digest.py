@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from pipeline.errors import UsageError
-from pipeline.files import write_text_atomic
+from pipeline.files import read_json_object, write_text_atomic
 from pipeline.workspace import Workspace
 
 
@@ -74,15 +74,6 @@ class Article:
             if stage.name in self.records:
                 return f"{self.doc_id}/{stage.record.file}"
         return f"{self.doc_id}/"
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _article(doc_id: str, records: dict[str, dict[str, Any]]) -> Article:
@@ -166,7 +157,7 @@ def _web_url(url: Any) -> str | None:
 def read_stories(out_dir: str | os.PathLike, articles: list[Article]) -> list[dict[str, Any]]:
     """The stories of OUT/stories.json that were seen on its latest night; where there is no
     stories.json, one story per summarized article."""
-    data = _read_json(Path(out_dir) / "stories.json")
+    data = read_json_object(Path(out_dir) / "stories.json")
     if data and isinstance(data.get("stories"), list):
         night = data.get("night")
         stories = [s for s in data["stories"] if isinstance(s, dict) and s.get("documents")]

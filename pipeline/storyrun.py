@@ -10,7 +10,6 @@ sentence it came from.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import asdict
@@ -20,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.config import Config, StoriesConfig
-from pipeline.files import write_json_atomic
+from pipeline.files import read_json_object, write_json_atomic
 from pipeline.neardup import CopyCandidate, content_hash, copy_groups, normalise
 from pipeline.stories import (
     Article,
@@ -49,15 +48,6 @@ STORIES_SCHEMA_VERSION = 1
 SUMMARY_SENTENCES = 4  # sentences in a story's summary
 STORY_KEY_POINTS = 5
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def document_folders(out_dir: Path) -> dict[str, Path]:
@@ -97,12 +87,12 @@ def _page_date(clean: dict[str, Any]) -> str | None:
 
 
 def article_from_records(doc_id: str, folder: Path) -> Article | None:
-    clean = _read(folder / _record_files()["clean"])
+    clean = read_json_object(folder / _record_files()["clean"])
     if clean is None or clean.get("status") == "failed" or not (clean.get("text") or "").strip():
         return None
-    detect = _read(folder / _record_files()["detect"]) or {}
-    translate = _read(folder / _record_files()["translate"]) or {}
-    summary = _read(folder / _record_files()["summarize"]) or {}
+    detect = read_json_object(folder / _record_files()["detect"]) or {}
+    translate = read_json_object(folder / _record_files()["translate"]) or {}
+    summary = read_json_object(folder / _record_files()["summarize"]) or {}
     if summary.get("status") == "failed":
         summary = {}
     translated = bool(translate.get("translated")) and bool(translate.get("text"))
