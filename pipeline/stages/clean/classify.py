@@ -148,13 +148,21 @@ def _initial_class(block: Block, has_stoplist: bool, scale: float = 1.0) -> str:
     return BAD
 
 
-def _neighbour(classes: list[str], i: int, step: int, ignore: tuple[str, ...]) -> str:
-    j = i + step
-    while 0 <= j < len(classes):
-        if classes[j] not in ignore:
-            return classes[j]
-        j += step
-    return BAD  # the page's edges count as furniture
+def _nearest(classes: list[str], ignore: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """For every block, the class of the nearest block before and after it whose class is not
+    in `ignore` (the page's edges count as furniture): two sweeps, linear in the blocks."""
+    before, after = [BAD] * len(classes), [BAD] * len(classes)
+    last = BAD
+    for i, cls in enumerate(classes):
+        before[i] = last
+        if cls not in ignore:
+            last = cls
+    last = BAD
+    for i in range(len(classes) - 1, -1, -1):
+        after[i] = last
+        if classes[i] not in ignore:
+            last = classes[i]
+    return before, after
 
 
 # Labels that sit inside a story (an ad slot, a caption, share buttons) say nothing about
@@ -173,23 +181,22 @@ def _revise_in_context(blocks: list[Block]) -> None:
     classes = [TRANSPARENT if b.cue in TRANSPARENT_CUES or _is_inline_link(b) else b.initial_class
                for b in blocks]
     revised = list(classes)
+    strict_before, strict_after = _nearest(classes, (SHORT, NEAR_GOOD, TRANSPARENT))
+    loose_before, loose_after = _nearest(classes, (SHORT, TRANSPARENT))
     for i, cls in enumerate(classes):
         if cls != SHORT:
             continue
-        prev = _neighbour(classes, i, -1, (SHORT, NEAR_GOOD, TRANSPARENT))
-        nxt = _neighbour(classes, i, 1, (SHORT, NEAR_GOOD, TRANSPARENT))
-        if prev == nxt:
-            revised[i] = prev
-        elif GOOD in (_neighbour(classes, i, -1, (SHORT, TRANSPARENT)), _neighbour(classes, i, 1, (SHORT, TRANSPARENT))):
+        if strict_before[i] == strict_after[i]:
+            revised[i] = strict_before[i]
+        elif GOOD in (loose_before[i], loose_after[i]):
             revised[i] = NEAR_GOOD
         else:
             revised[i] = BAD
     classes = list(revised)
+    strict_before, strict_after = _nearest(classes, (SHORT, NEAR_GOOD, TRANSPARENT))
     for i, cls in enumerate(classes):
         if cls == NEAR_GOOD:
-            prev = _neighbour(classes, i, -1, (SHORT, NEAR_GOOD, TRANSPARENT))
-            nxt = _neighbour(classes, i, 1, (SHORT, NEAR_GOOD, TRANSPARENT))
-            revised[i] = BAD if prev == BAD and nxt == BAD else GOOD
+            revised[i] = BAD if strict_before[i] == BAD and strict_after[i] == BAD else GOOD
     for block, cls in zip(blocks, revised, strict=True):
         block.context_class = BAD if block.cue or cls == TRANSPARENT else cls
 
