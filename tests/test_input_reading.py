@@ -26,8 +26,8 @@ import pipeline.inputs as inputs
 
 real = inputs.discover
 
-def discover(paths, discovery=None):
-    for doc in real(paths, discovery):
+def discover(paths, discovery=None, **options):
+    for doc in real(paths, discovery, **options):
         if doc.path.name == "swapped.txt":
             os.unlink(doc.path)
             os.mkfifo(doc.path)
