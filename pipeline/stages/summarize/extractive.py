@@ -132,17 +132,18 @@ FEATURES = (
 FORWARD_WINDOW = 150
 
 
-def _idf(sentences: list[SentenceLike]) -> dict[str, float]:
+def idf_weights(sentences: list[SentenceLike]) -> dict[str, float]:
     df = Counter(t for s in sentences for t in s.terms)
     return {t: math.log(1 + len(sentences) / d) for t, d in df.items()}
 
 
-def _vector(terms: Counter, idf: dict[str, float]) -> tuple[dict[str, float], float]:
+def tfidf_vector(terms: Counter, idf: dict[str, float]) -> tuple[dict[str, float], float]:
+    """A tf-idf vector and its norm, computed once per sentence rather than per comparison."""
     vector = {t: c * idf.get(t, 1.0) for t, c in terms.items()}
     return vector, math.sqrt(sum(v * v for v in vector.values()))
 
 
-def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+def cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
     (va, na), (vb, nb) = a, b
     if not na or not nb:
         return 0.0
@@ -169,17 +170,17 @@ def is_candidate(text: str) -> bool:
 def features(sentences: list[SentenceLike], title_terms: Counter, language: str) -> list[list[float]]:
     """One row of FEATURES per sentence, in sentence order."""
     n = len(sentences)
-    idf = _idf(sentences)
-    vectors = [_vector(s.terms, idf) for s in sentences]
+    idf = idf_weights(sentences)
+    vectors = [tfidf_vector(s.terms, idf) for s in sentences]
     centroid: Counter = Counter()
     for s in sentences:
         centroid.update(s.terms)
-    centroid_vector, centroid_norm = _vector(centroid, idf)
-    title_vector = _vector(title_terms, idf)
+    centroid_vector, centroid_norm = tfidf_vector(centroid, idf)
+    title_vector = tfidf_vector(title_terms, idf)
     forward = [0.0] * n
     for i in range(n):
         for j in range(i + 1, min(n, i + 1 + FORWARD_WINDOW)):
-            forward[i] += _cosine(vectors[i], vectors[j])
+            forward[i] += cosine(vectors[i], vectors[j])
     top_forward = max(forward, default=0.0) or 1.0
     stop = stopwords(language)
     paragraph_starts: set[int] = set()
@@ -207,7 +208,7 @@ def features(sentences: list[SentenceLike], title_terms: Counter, language: str)
             1.0 / (1 + s.id), s.id / max(1, n - 1),
             1.0 / (1 + paragraph_rank[s.paragraph]), float(s.id in paragraph_starts),
             centrality, forward[s.id] / top_forward,
-            _cosine(vectors[s.id], title_vector), float(bool(title_terms)),
+            cosine(vectors[s.id], title_vector), float(bool(title_terms)),
             min(length, 80) / 40, float(length < 8), float(length > 45),
             (sum(w in stop for w in ws) / max(1, len(ws))) if stop else 0.0,
             min(len(_NUMBER.findall(text)), 4) / 4,
@@ -277,14 +278,14 @@ class Redundancy:
     """Whether a sentence repeats one already chosen."""
 
     def __init__(self, sentences: list[SentenceLike]):
-        idf = _idf(sentences)
-        self.vectors = [_vector(s.terms, idf) for s in sentences]
+        idf = idf_weights(sentences)
+        self.vectors = [tfidf_vector(s.terms, idf) for s in sentences]
         self.stems = [_stems(s.terms) for s in sentences]
         self.figures = [_figures(s.text) for s in sentences]
 
     def repeats(self, i: int, chosen: list[int]) -> bool:
         for j in chosen:
-            if _cosine(self.vectors[i], self.vectors[j]) > NEAR_DUPLICATE_COSINE:
+            if cosine(self.vectors[i], self.vectors[j]) > NEAR_DUPLICATE_COSINE:
                 return True
             small, large = sorted((self.stems[i], self.stems[j]), key=len)
             shared = len(small & large) / len(small) if small else 0.0

@@ -32,6 +32,7 @@ from pipeline.models.registry import ModelRegistry
 from pipeline.records import DetectRecord, Record, SummaryRecord, TranslateRecord
 from pipeline.stages.base import CPU, MODEL, Stage, StageContext
 from pipeline.stages.summarize import extractive
+from pipeline.stages.summarize.extractive import cosine, idf_weights, tfidf_vector
 from pipeline.text import head, split_paragraphs, split_sentences, stopwords, words
 
 # Weights of the extractive score, chosen on the English and French evaluation sets in
@@ -74,11 +75,6 @@ def source_sentences(text: str, language: str) -> list[Sentence]:
     return out
 
 
-def _idf(sentences: list[Sentence]) -> dict[str, float]:
-    df = Counter(t for s in sentences for t in s.terms)
-    return {t: math.log(1 + len(sentences) / d) for t, d in df.items()}
-
-
 def _is_summary_candidate(sentence: Sentence) -> bool:
     """A whole sentence of reasonable length: not a heading, a fragment or a cut-off teaser."""
     text = sentence.text.rstrip()
@@ -86,36 +82,20 @@ def _is_summary_candidate(sentence: Sentence) -> bool:
     return 6 <= n <= 60 and text[-1:] in ".!?\"'»”)" and not text.endswith(("...", "…"))
 
 
-def _weighted(terms: Counter, idf: dict[str, float]) -> tuple[dict[str, float], float]:
-    """A tf-idf vector and its norm, computed once per sentence rather than per comparison."""
-    vector = {t: c * idf.get(t, 1.0) for t, c in terms.items()}
-    return vector, math.sqrt(sum(v * v for v in vector.values()))
-
-
-def _similarity(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
-    (va, na), (vb, nb) = a, b
-    if not na or not nb:
-        return 0.0
-    if len(va) > len(vb):
-        va, vb = vb, va
-    dot = sum(w * vb[t] for t, w in va.items() if t in vb)
-    return dot / (na * nb)
-
-
 def rank_sentences(sentences: list[Sentence], title: str, language: str) -> list[float]:
     """Relevance of each sentence (indexed by id): centroid, title, forward centrality, lead."""
-    idf = _idf(sentences)
-    vectors = [_weighted(s.terms, idf) for s in sentences]
+    idf = idf_weights(sentences)
+    vectors = [tfidf_vector(s.terms, idf) for s in sentences]
     centroid: Counter = Counter()
     for s in sentences:
         centroid.update(s.terms)
-    title_vector = _weighted(content_terms(title, language), idf)
+    title_vector = tfidf_vector(content_terms(title, language), idf)
     forward = [0.0] * len(sentences)
     for i in range(len(sentences)):
         for j in range(i + 1, min(len(sentences), i + 1 + FORWARD_WINDOW)):
-            forward[i] += _similarity(vectors[i], vectors[j])
+            forward[i] += cosine(vectors[i], vectors[j])
     top = max(forward, default=0.0) or 1.0
-    centroid_vector, centroid_norm = _weighted(centroid, idf)
+    centroid_vector, centroid_norm = tfidf_vector(centroid, idf)
     scores = []
     for s in sentences:
         # Similarity to the centroid of the other sentences: a sentence is not its own
@@ -125,7 +105,7 @@ def rank_sentences(sentences: list[Sentence], title: str, language: str) -> list
         rest_dot, rest_norm = dot - norm * norm, math.sqrt(max(0.0, centroid_norm ** 2 - 2 * dot + norm * norm))
         to_others = rest_dot / (norm * rest_norm) if norm and rest_norm > 1e-9 else 0.0
         relevance = (CENTROID_WEIGHT * to_others
-                     + TITLE_WEIGHT * _similarity(vectors[s.id], title_vector)
+                     + TITLE_WEIGHT * cosine(vectors[s.id], title_vector)
                      + GRAPH_WEIGHT * forward[s.id] / top
                      + LEAD_WEIGHT / (1 + s.id))  # the lead of a news story carries its news
         if not _is_summary_candidate(s):
@@ -137,8 +117,8 @@ def rank_sentences(sentences: list[Sentence], title: str, language: str) -> list
 def select_mmr(sentences: list[Sentence], scores: list[float], k: int,
                exclude: frozenset[int] | set[int] = frozenset()) -> list[int]:
     """k sentence ids by maximal marginal relevance, best first."""
-    idf = _idf(sentences)
-    vectors = [_weighted(s.terms, idf) for s in sentences]
+    idf = idf_weights(sentences)
+    vectors = [tfidf_vector(s.terms, idf) for s in sentences]
     redundancy = [0.0] * len(sentences)  # similarity to the closest sentence chosen so far
     chosen: list[int] = []
     candidates = [s.id for s in sentences if s.id not in exclude]
@@ -147,7 +127,7 @@ def select_mmr(sentences: list[Sentence], scores: list[float], k: int,
         chosen.append(best)
         candidates.remove(best)
         for i in candidates:
-            redundancy[i] = max(redundancy[i], _similarity(vectors[i], vectors[best]))
+            redundancy[i] = max(redundancy[i], cosine(vectors[i], vectors[best]))
     return chosen
 
 
