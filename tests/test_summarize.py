@@ -155,17 +155,21 @@ def test_untranslated_document_is_summarized_in_its_own_language(extractive_run)
     assert {"fr", "it"} <= set(languages)
 
 
+# Three scene-setting sentences, then the news, which the title announces and the rest explains.
+ANECDOTAL_OPENING = ("Maria Lopez has walked her dog along the river every morning for twenty years.\n\n"
+                     "She knows every bench, every heron and every crack in the old towpath.\n\n"
+                     "On Tuesday she found the gate locked and a notice pinned to it.\n\n"
+                     "The city council has closed the Eastbank riverside path for eighteen months to rebuild its "
+                     "flood wall, at a cost of 14 million euros.\n\n"
+                     "The council said the flood wall had been weakened by last winter's storms and could fail "
+                     "during a major flood.\n\n"
+                     "Work on the flood wall will start in March, and a temporary path will open on the other bank.\n\n"
+                     "Residents criticised the council for closing the path without consultation.")
+
+
 def test_extractive_prefers_the_news_over_an_anecdotal_opening():
     # Three scene-setting sentences, then the news, which the title announces and the rest explains.
-    text = ("Maria Lopez has walked her dog along the river every morning for twenty years.\n\n"
-            "She knows every bench, every heron and every crack in the old towpath.\n\n"
-            "On Tuesday she found the gate locked and a notice pinned to it.\n\n"
-            "The city council has closed the Eastbank riverside path for eighteen months to rebuild its "
-            "flood wall, at a cost of 14 million euros.\n\n"
-            "The council said the flood wall had been weakened by last winter's storms and could fail "
-            "during a major flood.\n\n"
-            "Work on the flood wall will start in March, and a temporary path will open on the other bank.\n\n"
-            "Residents criticised the council for closing the path without consultation.")
+    text = ANECDOTAL_OPENING
     sentences = source_sentences(text, "en")
     from pipeline.stages.summarize.stage import extract
 
@@ -510,14 +514,6 @@ def test_the_length_is_chosen_per_article_and_recorded_also_for_other_languages(
 
 
 def test_the_learned_summary_prefers_the_news_over_an_anecdotal_opening():
-    text = ("Maria Lopez has walked her dog along the river every morning for twenty years.\n\n"
-            "She knows every bench, every heron and every crack in the old towpath.\n\n"
-            "On Tuesday she found the gate locked and a notice pinned to it.\n\n"
-            "The city council has closed the Eastbank riverside path for eighteen months to rebuild its "
-            "flood wall, at a cost of 14 million euros.\n\n"
-            "The council said the flood wall had been weakened by last winter's storms and could fail "
-            "during a major flood.\n\n"
-            "Work on the flood wall will start in March, and a temporary path will open on the other bank.\n\n"
-            "Residents criticised the council for closing the path without consultation.")
+    text = ANECDOTAL_OPENING
     out, by_id, summary_ids, _ = _summarize(text, "Council closes Eastbank riverside path to rebuild flood wall")
     assert _id_of(by_id, "The city council has closed") in summary_ids, out.summary
