@@ -251,7 +251,8 @@ def _make_engine(common: dict, config, workers: int, batch_size: int):
 @click.option("--ray-address", metavar="ADDRESS",
               help="With --engine ray: the cluster to join (e.g. ray://head:10001 or auto); "
                    "without it a local Ray instance is started.")
-@click.option("--stages", default=",".join(registry.names()), show_default=True,
+@click.option("--stages", default=lambda: ",".join(registry.names()), show_default="all, in order: "
+              + ",".join(registry.names()),
               help="Comma-separated stages to run, in order; a stage whose predecessor does not "
                    "run takes the document text as it is.")
 @_config_option

@@ -338,6 +338,17 @@ class StoriesConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """How long one document may take in one stage before it fails with `time_limit` (0: no limit).
+
+    A model stage's batch gets the sum of its documents' limits; a batch that overruns is
+    run again one document at a time, so only the runaway document fails."""
+
+    cpu_seconds: float = setting(120.0, minimum=0.0)  # clean, detect: per document
+    model_seconds: float = setting(1800.0, minimum=0.0)  # translate, summarize (on a CPU, a long page and beam search)
+
+
+@dataclass(frozen=True)
 class Config:
     path: str | None = field(default=None, metadata={"internal": True})  # the file it was read from
     device: str = setting("auto", parse=_device)
@@ -346,6 +357,7 @@ class Config:
     translate: TranslateConfig = setting(factory=TranslateConfig, parse=_section(TranslateConfig))
     summarize: SummarizeConfig = setting(factory=SummarizeConfig, parse=_section(SummarizeConfig))
     stories: StoriesConfig = setting(factory=StoriesConfig, parse=_section(StoriesConfig))
+    limits: LimitsConfig = setting(factory=LimitsConfig, parse=_section(LimitsConfig))
 
     def section_digest(self, section: str | None) -> str:
         """A stable hash of one section (None: no section), for the keys of the stages that read it."""

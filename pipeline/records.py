@@ -1,6 +1,7 @@
 """The stage records: the contract between stages, and how they go to and from disk.
 
-Every record carries `schema_version`, `stage`, `doc_id`, `status`, a `report` of what the
+Every record carries `schema_version`, `stage`, `doc_id`, `status`, the `key` it was made
+under (so that a lost state database is rebuilt from the records), a `report` of what the
 stage did, `timings` and, when it failed, an `error`. Each record type has a JSON Schema in
 `pipeline/schemas/`. Where records live is the workspace's business (pipeline.workspace).
 """
@@ -24,6 +25,7 @@ class Record:
     file: ClassVar[str] = ""  # its file name in the document's folder
     doc_id: str
     status: str = OK
+    key: str | None = None  # the runner's key for this document-stage (pipeline/runner.py)
     report: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     error: dict[str, str] | None = None

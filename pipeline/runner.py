@@ -24,14 +24,14 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.config import Config
-from pipeline.engines.base import Engine
+from pipeline.engines.base import TIME_LIMIT, Engine, stage_time_limit
 from pipeline.errors import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NewsumError
 from pipeline.inputs import Discovery, Document, _doc_id, printable
 from pipeline.records import DEGRADED, FAILED, Record
 from pipeline.stages import get as get_stage
 from pipeline.stages import record_types
 from pipeline.stages.base import Stage, StageContext
-from pipeline.workspace import RecordNotWritten, State, Workspace
+from pipeline.workspace import RecordNotWritten, StageState, State, Workspace
 
 log = logging.getLogger("newsum")
 
@@ -299,7 +299,7 @@ class Runner:
     def _plan(self, batch: list[Document]) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
         """For each document: the key of each stage, and the index of the first stage to run."""
         state = self.state
-        rows, keys, first = [], {}, {}
+        rows, keys, first, adopted = [], {}, {}, []
         previous = state.stage_states([d.doc_id for d in batch])
         for doc in batch:
             try:
@@ -312,12 +312,17 @@ class Runner:
             keys[doc.doc_id] = {s.name: self.key(s, sha) for s in self.stages}
             first[doc.doc_id] = len(self.stages)
             for index, stage in enumerate(self.stages):
+                key = keys[doc.doc_id][stage.name]
                 before = previous.get((doc.doc_id, stage.name))
-                fresh = (before is not None and before.key == keys[doc.doc_id][stage.name]
+                if before is None and not self.options.force:
+                    before = self._adopt(doc.doc_id, stage, key, adopted)
+                fresh = (before is not None and before.key == key
                          and not self.options.force
                          and not (self.options.retry_failed and before.status == FAILED)
-                         # degraded for want of something (a model) that may be there now
-                         and not (before.status == DEGRADED and before.environment != self.environment(stage))
+                         # degraded for want of something (a model) that may be there now, or
+                         # stopped at a time limit that has changed since
+                         and not (before.status in (DEGRADED, FAILED)
+                                  and before.environment != self._environment_of(stage, before.status, before.environment))
                          # the record as it was written: not replaced, damaged or removed since
                          and (self.workspace.record_stat(doc.doc_id, stage.record) == before.record_stat
                               if before.record_stat else self.workspace.has(doc.doc_id, stage.record)))
@@ -325,7 +330,32 @@ class Runner:
                     first[doc.doc_id] = index
                     break
         state.see_documents(rows, self.run_id)
+        if adopted:
+            state.record_stages(adopted, self.run_id)
         return keys, first
+
+    def _environment_of(self, stage: type[Stage], status: str, stored: str | None) -> str | None:
+        """What a degraded or failed document-stage is compared on: for a degraded one, the
+        stage's environment (the models present); for one stopped at its time limit, the limit."""
+        if status == DEGRADED:
+            return self.environment(stage)
+        if stored is not None and stored.startswith(TIME_LIMIT):
+            return f"{TIME_LIMIT}:{stage_time_limit(stage, self.config):g}"
+        return stored
+
+    def _adopt(self, doc_id: str, stage: type[Stage], key: str, adopted: list) -> StageState | None:
+        """A document-stage the state knows nothing of (its database was lost, or moved aside as
+        damaged), whose record on disk was made under the key planned now: the record is taken
+        back into the state rather than redone. Degraded records and time-limit failures are
+        redone: what they lacked, or the limit they met, is not in the record."""
+        record = self.workspace.read(doc_id, stage.record)
+        if (record is None or record.key != key or record.status == DEGRADED
+                or (record.error or {}).get("code") == TIME_LIMIT):
+            return None
+        record_stat = self.workspace.record_stat(doc_id, stage.record)
+        adopted.append((doc_id, stage.name, key, record.status, record.error["message"] if record.error else None,
+                        record.report.get("degraded", []), record.timings.get("seconds", 0.0), None, record_stat))
+        return StageState(key, record.status, None, record_stat)
 
     def _settle_ids(self, batch: list[Document]) -> list[Document]:
         """Ids never move and never collide. An id stays with the file that had it on an earlier
@@ -406,6 +436,7 @@ class Runner:
         """Write each record, then the state of the whole group in one transaction."""
         rows = []
         for record in records:
+            record.key = key_for(record)
             try:
                 record_stat = self.workspace.write(record)
             except RecordNotWritten as exc:
@@ -413,8 +444,12 @@ class Runner:
                 record_stat = None
             result.add(record)
             self.on_record(record)
-            environment = self.environment(get_stage(record.stage)) if record.status == DEGRADED else None
-            rows.append((record.doc_id, record.stage, key_for(record), record.status,
+            environment = None
+            if record.status == DEGRADED:
+                environment = self.environment(get_stage(record.stage))
+            elif record.error and record.error.get("code") == TIME_LIMIT:
+                environment = f"{TIME_LIMIT}:{stage_time_limit(get_stage(record.stage), self.config):g}"
+            rows.append((record.doc_id, record.stage, record.key, record.status,
                          record.error["message"] if record.error else None,
                          record.report.get("degraded", []), record.timings.get("seconds", 0.0), environment,
                          record_stat))

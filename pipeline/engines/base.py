@@ -2,8 +2,9 @@
 
 An engine takes a stage and a batch of inputs (documents, or an earlier stage's records) and
 returns one record per input, in order. It never raises for one document: an input that
-cannot be read (InputError) or that breaks the stage becomes that document's failed record,
-and the rest of the batch goes on. The runner plans, skips and writes; engines only compute.
+cannot be read (InputError), that breaks the stage, or that runs past its time limit
+(models.yaml `limits`) becomes that document's failed record, and the rest of the batch goes
+on. The runner plans, skips and writes; engines only compute.
 """
 
 from __future__ import annotations
@@ -14,11 +15,29 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.config import Config
+from pipeline.deadline import TimeLimitReached, deadline
 from pipeline.errors import InputError
 from pipeline.records import Record
-from pipeline.stages.base import Stage, StageContext
+from pipeline.stages.base import CPU, Stage, StageContext
 
 log = logging.getLogger("newsum")
+
+TIME_LIMIT = "time_limit"  # the error code of a document that ran past its stage's time limit
+
+
+def stage_time_limit(stage: type[Stage], config: Config) -> float:
+    """Seconds one document may take in this stage (models.yaml `limits`; 0: none)."""
+    return config.limits.cpu_seconds if stage.kind(config) == CPU else config.limits.model_seconds
+
+
+def time_limit(stage: Stage) -> float:
+    return stage_time_limit(type(stage), stage.context.config)
+
+
+def _time_limit_failure(stage: Stage, item: Any, seconds: float) -> Record:
+    return type(stage).failed(item, TIME_LIMIT, f"{stage.name} took longer than its limit of {seconds:g} s "
+                              f"per document (models.yaml limits) and was stopped")
 
 
 def _now() -> str:
@@ -26,10 +45,14 @@ def _now() -> str:
 
 
 def _one(stage: Stage, item: Any) -> Record:
-    """One input through the stage alone, never raising."""
+    """One input through the stage alone, within its time limit, never raising."""
+    seconds = time_limit(stage)
     try:
-        (record,) = stage([type(stage).prepare(item)])
+        with deadline(seconds):
+            (record,) = stage([type(stage).prepare(item)])
         return record
+    except TimeLimitReached:
+        return _time_limit_failure(stage, item, seconds)
     except InputError as exc:
         return type(stage).failed(item, exc.code, str(exc))
     except Exception as exc:  # a bug on one page must not stop the night's run
@@ -47,7 +70,8 @@ def compute(stage: Stage, inputs: list[Any]) -> list[Record]:
     A per-document stage is run and timed one document at a time. A batch stage runs the
     batch in one call; each record's `seconds` is its share of the batch's time in proportion
     to its text (with `batch_seconds` and `batch_documents` beside it). When the batch call
-    raises, its documents are run one by one, so only the document that breaks the stage fails.
+    raises, or runs past the sum of its documents' time limits, its documents are run one by
+    one, so only the document that breaks the stage, or runs away, fails.
     """
     if not inputs:
         return []
@@ -68,11 +92,16 @@ def compute(stage: Stage, inputs: list[Any]) -> list[Record]:
         except InputError as exc:
             outputs[i] = type(stage).failed(item, exc.code, str(exc))
     try:
-        for i, record in zip(outputs_at, stage(prepared), strict=True):
+        with deadline(time_limit(stage) * len(prepared)):
+            results = stage(prepared)
+        for i, record in zip(outputs_at, results, strict=True):
             outputs[i] = record
-    except Exception:
-        for i in outputs_at:
-            outputs[i] = _one(stage, inputs[i])
+    except (Exception, TimeLimitReached) as exc:
+        if isinstance(exc, TimeLimitReached) and len(outputs_at) == 1:
+            outputs[outputs_at[0]] = _time_limit_failure(stage, inputs[outputs_at[0]], time_limit(stage))
+        else:
+            for i in outputs_at:
+                outputs[i] = _one(stage, inputs[i])
     elapsed = time.perf_counter() - started
     total = sum(_size(item) for item in inputs)
     for item, record in zip(inputs, outputs, strict=True):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config, ModelSpec
+from pipeline.deadline import paused
 from pipeline.errors import ModelUnavailable
 
 # Generation settings and their names in CTranslate2's translate_batch.
@@ -199,7 +200,8 @@ class Seq2SeqModel:
         if self.load_weights is None:
             raise ModelUnavailable(f"model {self.spec.model} for {self.role} has no weights loaded")
         try:
-            self.model = self.load_weights()
+            with paused():  # a load is not the document's time, and must not be cut short
+                self.model = self.load_weights()
         except ModelUnavailable as exc:
             self._weights_error = exc
             raise

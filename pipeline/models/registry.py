@@ -4,6 +4,7 @@ so a missing model costs one message, not one per document."""
 from __future__ import annotations
 
 from pipeline.config import Config, ModelSpec
+from pipeline.deadline import paused
 from pipeline.errors import ModelUnavailable
 from pipeline.models.loading import Seq2SeqModel, load_seq2seq
 
@@ -24,7 +25,8 @@ class ModelRegistry:
             raise self._failed[key]
         try:
             if key not in self._loaded:
-                self._loaded[key] = load_seq2seq(spec, role, self.config, lazy=True)
+                with paused():  # the tokenizer, torch's import: not the document's time
+                    self._loaded[key] = load_seq2seq(spec, role, self.config, lazy=True)
                 self.loads += 1
             if not lazy:
                 self._loaded[key].ensure_weights()

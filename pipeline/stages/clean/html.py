@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from html import unescape
 
+from pipeline.deadline import paused
 from pipeline.stages.clean.blocks import normalise_space
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})\b", re.IGNORECASE)
@@ -138,7 +139,8 @@ def extract(html: str) -> ExtractedPage:
     """Main text blocks and metadata of an HTML page."""
     page = ExtractedPage(blocks=[], declared_language=declared_language(html), url=source_url(html))
     try:
-        import trafilatura  # imported here: only HTML inputs pay for it
+        with paused():  # imported here, once: only HTML inputs pay for it, and not in a page's time
+            import trafilatura
 
         doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True,
                                           include_images=False, include_links=False, deduplicate=False,

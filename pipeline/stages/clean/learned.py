@@ -20,6 +20,7 @@ from collections import Counter
 from functools import cache
 from importlib import resources
 
+from pipeline.deadline import paused
 from pipeline.stages.clean.cues import REASONS, date_words
 from pipeline.stages.clean.signals import UNSPACED_CHAR_WEIGHT
 
@@ -231,7 +232,8 @@ def model() -> Model | None:
     path = resources.files("pipeline.resources").joinpath("clean", MODEL_FILE)
     if not path.is_file():
         return None
-    return Model(json.loads(path.read_text(encoding="utf-8")))
+    with paused():  # loaded once for every page: not the first page's time
+        return Model(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _position_reason(i: int, first_kept: int | None, last_kept: int | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pipeline.errors import InputError
 from pipeline.inputs import Document, SourceText, read_document
 from pipeline.records import CleanRecord
 from pipeline.stages.base import Stage, StageContext
@@ -20,6 +21,9 @@ from pipeline.stages.clean.classify import Decision, classify
 from pipeline.text import join_paragraphs
 
 EXPLAIN_EXCERPT_CHARS = 160
+# Lines of a text dump cleaned at most: a long news page has a few thousand, and clean's
+# memory grows with them (about 2 KB a line); more is a log or a data file, which fails.
+MAX_LINES = 100_000
 
 
 def explain_blocks(decision: Decision) -> list[dict]:
@@ -77,6 +81,9 @@ class CleanStage(Stage):
             record.url = page.url
             record.metadata = dict(page.metadata)
         else:
+            lines = source.text.count("\n") + 1
+            if lines > MAX_LINES:  # memory grows with the lines: a log or a data file, not a page
+                raise InputError("too_many_lines", f"{lines} lines is over the limit of {MAX_LINES} for one page")
             blocks, sentences = page_blocks(source.text)
             decision = classify(blocks, sentences=sentences)
             learned.apply(decision, explain=self.explain)  # the block model's second opinion

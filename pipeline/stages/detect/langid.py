@@ -34,6 +34,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from pipeline.deadline import paused
+
 UNDETERMINED = "und"
 BACKENDS = ("langdetect", "fasttext", "lingua", "ensemble")
 
@@ -120,9 +122,10 @@ class FasttextBackend:
     @property
     def model(self):
         if self._model is None:
-            import fasttext  # fasttext-predict: the predict-only build, numpy 2 safe
+            with paused():  # loaded once for every page: not the first page's time
+                import fasttext  # fasttext-predict: the predict-only build, numpy 2 safe
 
-            self._model = fasttext.load_model(self.model_path or str(bundled_fasttext_model()))
+                self._model = fasttext.load_model(self.model_path or str(bundled_fasttext_model()))
         return self._model
 
     def scores(self, text: str) -> Scores:
@@ -137,6 +140,11 @@ class FasttextBackend:
 
 @cache
 def _lingua_detector(codes: tuple[str, ...] | None, low_accuracy: bool):
+    with paused():  # built once for every page: not the first page's time
+        return _build_lingua_detector(codes, low_accuracy)
+
+
+def _build_lingua_detector(codes: tuple[str, ...] | None, low_accuracy: bool):
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
     if codes is None:
