@@ -344,8 +344,8 @@ class LimitsConfig:
     A model stage's batch gets the sum of its documents' limits; a batch that overruns is
     run again one document at a time, so only the runaway document fails."""
 
-    cpu_seconds: float = setting(120.0, minimum=0.0)  # clean, detect: per document
-    model_seconds: float = setting(1800.0, minimum=0.0)  # translate, summarize (on a CPU, a long page and beam search)
+    cpu_seconds: float = setting(120.0, minimum=0.0)  # CPU stages (clean, detect), in the process's CPU time
+    model_seconds: float = setting(1800.0, minimum=0.0)  # model stages, in wall-clock time (a long page, beam search, a CPU)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.config import Config
+from pipeline.deadline import CPU as CPU_TIME
+from pipeline.deadline import WALL as WALL_TIME
 from pipeline.deadline import TimeLimitReached, deadline
 from pipeline.errors import InputError
 from pipeline.records import Record
@@ -31,13 +33,17 @@ def stage_time_limit(stage: type[Stage], config: Config) -> float:
     return config.limits.cpu_seconds if stage.kind(config) == CPU else config.limits.model_seconds
 
 
-def time_limit(stage: Stage) -> float:
-    return stage_time_limit(type(stage), stage.context.config)
+def _limit(stage: Stage, documents: int = 1) -> deadline:
+    """The deadline of `documents` documents in this stage: CPU time for a CPU stage, wall time for a model stage."""
+    clock = CPU_TIME if type(stage).kind(stage.context.config) == CPU else WALL_TIME
+    return deadline(stage_time_limit(type(stage), stage.context.config) * documents, clock)
 
 
-def _time_limit_failure(stage: Stage, item: Any, seconds: float) -> Record:
-    return type(stage).failed(item, TIME_LIMIT, f"{stage.name} took longer than its limit of {seconds:g} s "
-                              f"per document (models.yaml limits) and was stopped")
+def _time_limit_failure(stage: Stage, item: Any) -> Record:
+    seconds = stage_time_limit(type(stage), stage.context.config)
+    budget = f"{seconds:g} s of CPU time" if type(stage).kind(stage.context.config) == CPU else f"{seconds:g} s"
+    return type(stage).failed(item, TIME_LIMIT, f"{stage.name} took longer than its limit of {budget} per document "
+                              "and was stopped; it is tried again when models.yaml's limits change, or with --retry-failed")
 
 
 def _now() -> str:
@@ -46,13 +52,12 @@ def _now() -> str:
 
 def _one(stage: Stage, item: Any) -> Record:
     """One input through the stage alone, within its time limit, never raising."""
-    seconds = time_limit(stage)
     try:
-        with deadline(seconds):
+        with _limit(stage):
             (record,) = stage([type(stage).prepare(item)])
         return record
     except TimeLimitReached:
-        return _time_limit_failure(stage, item, seconds)
+        return _time_limit_failure(stage, item)
     except InputError as exc:
         return type(stage).failed(item, exc.code, str(exc))
     except Exception as exc:  # a bug on one page must not stop the night's run
@@ -92,13 +97,13 @@ def compute(stage: Stage, inputs: list[Any]) -> list[Record]:
         except InputError as exc:
             outputs[i] = type(stage).failed(item, exc.code, str(exc))
     try:
-        with deadline(time_limit(stage) * len(prepared)):
+        with _limit(stage, len(prepared)):
             results = stage(prepared)
         for i, record in zip(outputs_at, results, strict=True):
             outputs[i] = record
     except (Exception, TimeLimitReached) as exc:
         if isinstance(exc, TimeLimitReached) and len(outputs_at) == 1:
-            outputs[outputs_at[0]] = _time_limit_failure(stage, inputs[outputs_at[0]], time_limit(stage))
+            outputs[outputs_at[0]] = _time_limit_failure(stage, inputs[outputs_at[0]])
         else:
             for i in outputs_at:
                 outputs[i] = _one(stage, inputs[i])
