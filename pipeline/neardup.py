@@ -51,10 +51,6 @@ def _word_hash(word: str) -> int:
     return zlib.crc32(word.encode("utf-8"))
 
 
-def _identity(value):
-    return value
-
-
 def shingle_hashes(words: list[str], size: int) -> np.ndarray:
     """One 32-bit hash per run of `size` words (all the words, when there are fewer), from the words'
     CRC-32s combined in numpy: datasketch's affine32 scheme mixes its input with the MurmurHash3
@@ -77,13 +73,23 @@ def signature(text: str, shingle_words: int = 3, num_perm: int = 128) -> np.ndar
     return _signature(normalise(text).split(), shingle_words, num_perm)
 
 
-def _signature(words: list[str], shingle_words: int, num_perm: int) -> np.ndarray:
-    from datasketch import MinHash
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, element-wise (uint32 arithmetic wraps, as intended)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
-    minhash = MinHash(num_perm=num_perm, seed=1, scheme=SCHEME, permutations=_permutations(num_perm),
-                      hashfunc=_identity)
-    minhash.update_batch(np.unique(shingle_hashes(words, shingle_words)).tolist())
-    return minhash.hashvalues.copy()
+
+def _signature(words: list[str], shingle_words: int, num_perm: int) -> np.ndarray:
+    """datasketch's MinHash.update_batch under the affine32 scheme with an identity hash function (a test
+    holds the two equal), as one numpy expression instead of a Python call per shingle."""
+    a, b = (np.asarray(p, dtype=np.uint32) for p in _permutations(num_perm))
+    hashes = np.unique(shingle_hashes(words, shingle_words))
+    if not len(hashes):
+        return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    return (a[:, None] * _fmix32(hashes)[None, :] + b[:, None]).min(axis=1)
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -77,3 +77,16 @@ def test_signatures_estimate_the_jaccard_of_word_shingles():
         assert abs(estimate - true) < 0.08, (keep, true, estimate)
     assert estimated_jaccard(signature(WIRE), signature(OTHER)) < 0.05
     assert estimated_jaccard(signature(WIRE), signature(WIRE.upper())) == 1.0
+
+
+def test_signatures_are_what_datasketch_computes_for_the_same_shingle_hashes():
+    from datasketch import MinHash
+
+    from pipeline.neardup import _permutations, normalise, shingle_hashes, signature
+
+    for text in (WIRE, OTHER, "one two", ""):
+        words = normalise(text).split()
+        reference = MinHash(num_perm=128, seed=1, scheme="affine32", permutations=_permutations(128),
+                            hashfunc=lambda value: value)
+        reference.update_batch(shingle_hashes(words, 3).tolist())
+        assert (signature(text, 3, 128) == reference.hashvalues).all()
