@@ -77,10 +77,11 @@ def test_cached_vectors_are_not_embedded_again(encoder):
     assert again[0].embedding is first[0].embedding
 
 
-def _document(out, doc_id: str, title: str, text: str) -> None:
+def _document(out, doc_id: str, title: str, text: str, date: str | None = None) -> None:
     folder = out / doc_id
     folder.mkdir(parents=True)
-    for name, data in (("clean.json", {"stage": "clean", "title": title, "text": text, "metadata": {}}),
+    metadata = {"date": date} if date else {}
+    for name, data in (("clean.json", {"stage": "clean", "title": title, "text": text, "metadata": metadata}),
                        ("detect.json", {"stage": "detect", "language": "en"})):
         (folder / name).write_text(json.dumps({"schema_version": 1, "status": "ok", "doc_id": doc_id, **data}),
                                    encoding="utf-8")
@@ -113,3 +114,19 @@ def test_the_fast_tokenizer_cuts_text_into_the_packages_own_pieces():
                  "Publié le 23 June 2025 à 09h51", "  spaces\tand\nnewlines  ", "Ünïcödé ﬁ ligatures №5"):
         assert fast.tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True) == \
             own.encode(text, out_type=int, add_bos=True, add_eos=True)
+
+
+def test_a_near_copy_joins_its_canonical_without_being_embedded(tmp_path, encoder):
+    out = tmp_path / "out"
+    body = ("Tram drivers in Lyon will walk out on Thursday 14 March after talks with the operator Keolis broke "
+            "down, the CGT union said. The union wants a raise of 4.5% and says 120 drivers left last year. "
+            "Keolis said it had offered 2.1% and called the strike a step nobody needed. Buses will run on the "
+            "main lines, the Sytral authority said.")
+    _document(out, "wire/strike", "Lyon tram drivers to strike on Thursday", body, date="2026-03-12")
+    _document(out, "farm/strike", "You won't believe what Lyon's tram drivers are doing",
+              body + "\n\nThis story was rewritten from wire reports. Share it with your friends.", date="2026-03-13")
+    data = build_stories(out, replace(Config(), stories=StoriesConfig(embed_chars=200)))
+    [story] = data["stories"]
+    copy = next(d for d in story["documents"] if d["doc_id"] == "farm/strike")
+    assert copy["copy_of"]["canonical"] == "wire/strike"
+    assert encoder.seen == [embedding_text("Lyon tram drivers to strike on Thursday", body, 200)]
