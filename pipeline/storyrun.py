@@ -10,6 +10,7 @@ sentence it came from.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import asdict
@@ -20,13 +21,15 @@ from urllib.parse import urlsplit
 
 from pipeline.config import Config, StoriesConfig
 from pipeline.files import read_json_object, write_json_atomic
-from pipeline.neardup import CopyCandidate, content_hash, copy_groups, normalise
+from pipeline.neardup import SIGNATURES, CopyCandidate, content_hash, copy_groups, normalise
 from pipeline.stories import (
     Article,
     GroupingSettings,
     StoryIndex,
+    date_in_text,
     embed,
     embedding_backend,
+    embedding_text,
     evidence,
     group,
     text_words,
@@ -86,6 +89,14 @@ def _page_date(clean: dict[str, Any]) -> str | None:
     return None
 
 
+def _dateline(clean: dict[str, Any]) -> str | None:
+    """The date of the page's own dateline ("Publié le 23 June 2025 à 09h51"), which the clean stage
+    keeps among the blocks it removed."""
+    lines = [block["text"] for block in clean.get("removed") or []
+             if isinstance(block, dict) and block.get("reason") == "dateline" and isinstance(block.get("text"), str)]
+    return date_in_text("", "\n".join(lines)) if lines else None
+
+
 def article_from_records(doc_id: str, folder: Path) -> Article | None:
     clean = read_json_object(folder / _record_files()["clean"])
     if clean is None or clean.get("status") == "failed" or not (clean.get("text") or "").strip():
@@ -104,7 +115,9 @@ def article_from_records(doc_id: str, folder: Path) -> Article | None:
         title = text_head(" ".join(text.split()), 90, (". ", " ")).rstrip(".") + "…"
     return Article(
         doc_id=doc_id, title=title, text=text, language=language, translated=translated,
-        original_title=original_title, date=_page_date(clean), source=outlet(clean, doc_id), url=clean.get("url"),
+        original_title=original_title, date=_page_date(clean),
+        dated=_page_date(clean) or _dateline(clean) or date_in_text(original_title, clean["text"]),
+        source=outlet(clean, doc_id), url=clean.get("url"),
         summary=summary.get("summary") or "", key_points=list(summary.get("key_points") or []),
         summary_language=summary.get("language") or language, summary_method=summary.get("method"),
         summary_sentences=list(summary.get("sentences") or []),
@@ -132,19 +145,40 @@ def grouping_settings(config: StoriesConfig, backend: str | None) -> GroupingSet
     """The thresholds for the text similarity that runs: the sentence encoder's, or TF-IDF's."""
     threshold, weight = ((config.join_threshold, config.evidence_weight) if backend
                          else (config.tfidf_join_threshold, config.tfidf_evidence_weight))
-    return GroupingSettings(join_threshold=threshold, evidence_weight=weight,
-                            max_key_share=config.max_key_share, max_candidates=config.max_candidates)
+    return GroupingSettings(join_threshold=threshold, evidence_weight=weight, max_key_share=config.max_key_share,
+                            max_candidates=config.max_candidates, date_gap_days=config.date_gap_days)
 
 
-def prepare(articles: list[Article], config: StoriesConfig, backend: str | None) -> None:
-    """Evidence, words and embeddings of articles, in place."""
+def store_key(config: StoriesConfig, backend: str | None) -> str:
+    """What made the stored vectors and copy signatures: ones made otherwise cannot be compared with new ones."""
+    return (f"{backend} lead {config.embed_chars}" if backend else "none") + f"; {SIGNATURES}"
+
+
+def prepare(articles: list[Article], config: StoriesConfig, backend: str | None,
+            cached: dict[str, Any] | None = None, copies: set[str] | frozenset = frozenset()) -> None:
+    """Evidence, words and embeddings of articles, in place. `cached` maps the hash of an embedded text
+    to its vector (from the story store): those texts are not embedded again; nor are `copies`, the
+    near copies that join their canonical copy's story without being compared with others."""
+    cached = cached or {}
     for article in articles:
         lead = article.text[:config.lead_chars]
         article.evidence = evidence(article.title, article.text)
         article.words = text_words(article.title, lead)
-    vectors = embed([f"{a.title}\n{a.text[:config.lead_chars]}" for a in articles], backend)
+    if not backend:
+        return
+    todo = []
+    for article in articles:
+        if article.doc_id in copies:
+            continue
+        text = embedding_text(article.title, article.text, config.embed_chars)
+        article.embedded = hashlib.sha1(text.encode("utf-8")).hexdigest()
+        if article.embedded in cached:
+            article.embedding = cached[article.embedded]
+        else:
+            todo.append((article, text))
+    vectors = embed([text for _, text in todo], backend)
     if vectors is not None:
-        for article, vector in zip(articles, vectors, strict=True):
+        for (article, _), vector in zip(todo, vectors, strict=True):
             article.embedding = vector
 
 
@@ -158,8 +192,9 @@ def build_stories(out_dir: str | os.PathLike, config: Config, now: datetime | No
     store = StoryStore(root / STORE_PATH)
     try:
         members = store.members()
-        if members and store.meta("embedding") != (backend or "none"):
-            members = {}  # vectors from another model cannot be compared: start again
+        model = store_key(settings, backend)
+        if members and store.meta("embedding") != model:
+            members = {}  # vectors from another model or of other text cannot be compared: start again
         folders = document_folders(root)
         for doc_id in [d for d in members if d not in folders]:
             del members[doc_id]
@@ -186,28 +221,31 @@ def build_stories(out_dir: str | os.PathLike, config: Config, now: datetime | No
                 continue
             record = f"{doc_id}/{_record_files()['summarize'] if article.summary else _record_files()['clean']}"
             if known and known.content_hash == article.content_hash and known.story_id in index.stories:
-                known.stamp, known.info = stamp, _info(article, record)  # the summary changed, not the text
+                # the summary changed, not the text: the story, its match and its vector stay
+                kept = {k: known.info[k] for k in ("match", "embedded") if k in known.info}
+                known.stamp, known.info = stamp, {**_info(article, record), **kept}
                 continue
             fresh.append(article)
             stamps[doc_id] = (stamp, record)
-        prepare(fresh, settings, backend)
-
         # near copies among the new articles and those of the open stories
+        fresh_ids = {a.doc_id for a in fresh}
         pool = [CopyCandidate(a.doc_id, a.text, a.date) for a in fresh]
         for m in members.values():
-            if m.story_id in index.stories and m.signature is not None and m.doc_id not in {a.doc_id for a in fresh}:
+            if m.story_id in index.stories and m.signature is not None and m.doc_id not in fresh_ids:
                 pool.append(CopyCandidate(m.doc_id, "", m.info.get("date"), words=m.info.get("words", 0) or 1,
                                           hash=m.content_hash, signature=m.signature))
         groups = copy_groups(pool, settings.near_duplicate_threshold, settings.shingle_words, settings.num_perm)
         signatures = {c.doc_id: c.signature for c in pool}
         copies: dict[str, str] = {}
-        fresh_ids = {a.doc_id for a in fresh}
         for g in groups:
             placed = [d for d in g.members if d not in fresh_ids]
             anchor = g.canonical if g.canonical not in fresh_ids or not placed else placed[0]
             for d in g.members:
                 if d in fresh_ids and d != anchor:
                     copies[d] = anchor
+        cached = {m.info["embedded"]: m.embedding for m in members.values()
+                  if m.embedding is not None and m.info.get("embedded")}
+        prepare(fresh, settings, backend, cached, copies=set(copies))
         matches = group(fresh, index, night, copies)
         for article in fresh:
             stamp, record = stamps[article.doc_id]
@@ -216,13 +254,14 @@ def build_stories(out_dir: str | os.PathLike, config: Config, now: datetime | No
                 doc_id=article.doc_id, story_id=index.story_of[article.doc_id],
                 night=previous.night if previous else night, content_hash=article.content_hash, stamp=stamp,
                 signature=signatures.get(article.doc_id), embedding=article.embedding,
-                info={**_info(article, record), "match": matches.get(article.doc_id)})
+                info={**_info(article, record), "match": matches.get(article.doc_id),
+                      **({"embedded": article.embedded} if article.embedded else {})})
         for doc_id, m in members.items():  # members of closed stories keep the story they had
             if doc_id in index.story_of:
                 m.story_id = index.story_of[doc_id]
         nights = store.story_nights()
         nights.update({s.story_id: (s.first_seen, s.last_seen) for s in index.stories.values()})
-        store.save(index, members, backend)
+        store.save(index, members, model)
         moved = store.moved_aside
     finally:
         store.close()

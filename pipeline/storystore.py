@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS df (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stories (
     story_id TEXT PRIMARY KEY, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-    vector BLOB, evidence TEXT NOT NULL, words TEXT NOT NULL);
+    vector BLOB, evidence TEXT NOT NULL, words TEXT NOT NULL, dates TEXT);
 CREATE TABLE IF NOT EXISTS members (
     doc_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, night TEXT NOT NULL, content_hash TEXT NOT NULL,
     stamp TEXT NOT NULL, signature BLOB, embedding BLOB, info TEXT NOT NULL);
@@ -83,6 +83,9 @@ class StoryStore:
                 db.close()
                 return None
             db.execute("SELECT count(*) FROM members").fetchone()
+            if "dates" not in {row[1] for row in db.execute("PRAGMA table_info(stories)")}:
+                db.execute("ALTER TABLE stories ADD COLUMN dates TEXT")  # a store from before story dates
+                db.commit()
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -109,13 +112,14 @@ class StoryStore:
         index = StoryIndex(settings)
         index.documents = int(self.meta("documents") or 0)
         index.df = Counter(dict(self.db.execute("SELECT key, n FROM df")))
-        query = "SELECT story_id, first_seen, last_seen, vector, evidence, words FROM stories"
+        query = "SELECT story_id, first_seen, last_seen, vector, evidence, words, dates FROM stories"
         rows = self.db.execute(query + (" WHERE last_seen >= ?" if open_since else ""),
                                (open_since,) if open_since else ())
-        for story_id, first, last, vector, evidence, words in rows:
+        for story_id, first, last, vector, evidence, words, dates in rows:
             index.stories[story_id] = Story(story_id=story_id, first_seen=first, last_seen=last,
                                             vector_sum=_array(vector, np.float32),
-                                            evidence=Counter(json.loads(evidence)), words=Counter(json.loads(words)))
+                                            evidence=Counter(json.loads(evidence)), words=Counter(json.loads(words)),
+                                            dates=tuple(json.loads(dates)) if dates else None)
         for doc_id, story_id in self.db.execute("SELECT doc_id, story_id FROM members"):
             if story_id in index.stories:
                 index.stories[story_id].members.append(doc_id)
@@ -135,9 +139,11 @@ class StoryStore:
                 if story_id not in live:
                     self.db.execute("DELETE FROM stories WHERE story_id = ?", (story_id,))
             self.db.executemany(
-                "INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO stories (story_id, first_seen, last_seen, vector, evidence, words, dates) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(s.story_id, s.first_seen, s.last_seen, _blob(s.vector_sum, np.float32),
-                  json.dumps(dict(s.evidence)), json.dumps(dict(s.words))) for s in index.stories.values()])
+                  json.dumps(dict(s.evidence)), json.dumps(dict(s.words)),
+                  json.dumps(list(s.dates)) if s.dates else None) for s in index.stories.values()])
             self.db.execute("DELETE FROM members")
             self.db.executemany(
                 "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

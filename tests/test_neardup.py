@@ -61,3 +61,32 @@ def test_different_articles_on_the_same_topic_are_not_copies():
                  "will ask for the documents at Thursday's meeting, and a councillor, Jonas Weber, said the "
                  "depots lack the power supply for overnight charging.")
     assert copy_groups([CopyCandidate("a", WIRE), CopyCandidate("b", follow_up)]) == []
+
+
+def test_signatures_estimate_the_jaccard_of_word_shingles():
+    from pipeline.neardup import estimated_jaccard, normalise, signature
+
+    words = normalise(WIRE + " " + OTHER).split()
+    for keep in (0.9, 0.6, 0.3):
+        cut = int(len(words) * keep)
+        a, b = " ".join(words[:cut]), " ".join(words[len(words) - cut:])
+        sa = {tuple(words[i:i + 3]) for i in range(cut - 2)}
+        sb = {tuple(words[len(words) - cut + i:len(words) - cut + i + 3]) for i in range(cut - 2)}
+        true = len(sa & sb) / len(sa | sb)
+        estimate = estimated_jaccard(signature(a, 3, 512), signature(b, 3, 512))
+        assert abs(estimate - true) < 0.08, (keep, true, estimate)
+    assert estimated_jaccard(signature(WIRE), signature(OTHER)) < 0.05
+    assert estimated_jaccard(signature(WIRE), signature(WIRE.upper())) == 1.0
+
+
+def test_signatures_are_what_datasketch_computes_for_the_same_shingle_hashes():
+    from datasketch import MinHash
+
+    from pipeline.neardup import _permutations, normalise, shingle_hashes, signature
+
+    for text in (WIRE, OTHER, "one two", ""):
+        words = normalise(text).split()
+        reference = MinHash(num_perm=128, seed=1, scheme="affine32", permutations=_permutations(128),
+                            hashfunc=lambda value: value)
+        reference.update_batch(shingle_hashes(words, 3).tolist())
+        assert (signature(text, 3, 128) == reference.hashvalues).all()

@@ -167,3 +167,6 @@ def test_seed_pages_two_reports_of_one_story_in_two_languages(tmp_path):
     italian, english = "000_e1c9f42544be132f", "001_fcbceec4badf9f0e"
     assert story_of[italian] == story_of[english]
     assert story_of["002_c72dbda44555ecf0"] != story_of[italian]
+    # Meta's investment in Scale AI (June) is another story than its talks with Google (August),
+    # though it names Meta, Google, OpenAI and Alexandr Wang too
+    assert story_of["003_ebd9bb11e48bbdcf"] not in (story_of[italian], story_of["002_c72dbda44555ecf0"])
