@@ -86,6 +86,41 @@ def strip_residue(text: str) -> str:
     return out or text.strip()
 
 
+# -- glued paragraphs ----------------------------------------------------------------------
+
+# A sentence end with no space before the next sentence ("... a-t-elle rappelé.La ville ...",
+# "... en 1975).\"Hier ...") is a paragraph break that the page's extraction lost: a lower-case
+# letter, a figure or a closing mark, the end, then a capitalised word. "M.Legault", "U.S.",
+# "1.000" and "BFMTV.com" do not match; "L'arrêté" does.
+_GLUED = re.compile(r"(?<=[a-zß-öø-ÿ0-9)\]»”%])[.!?]+(?=[\"»”]?[«“\"]?[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|['’]\w))")
+
+
+# A video's credit left between its title and the next sentence: "... l'école ?par BFMTVDéjà en vue ..."
+_CREDIT = re.compile(r"(?<=[?!.»\"”])par (?:[A-ZÀ-Þ0-9][\w'’-]*?(?: [A-ZÀ-Þ0-9][\w'’-]*?){0,2})(?=[A-ZÀ-Þ][a-zß-ÿ])")
+
+
+def glued_parts(paragraph: str) -> list[str]:
+    """The paragraph cut where a sentence end runs into the next sentence without a space,
+    and around a video credit glued between two sentences; the parts joined are the
+    paragraph. A straight quote right after the end closes the sentence when a quotation is
+    open before it, and opens the next one otherwise."""
+    cuts: set[int] = set()
+    last = 0
+    for match in _GLUED.finditer(paragraph):
+        cut = match.end()
+        if paragraph[cut:cut + 1] in "»”":
+            cut += 1
+        elif paragraph[cut:cut + 1] == '"' and paragraph[last:match.start()].count('"') % 2 == 1:
+            cut += 1  # the quotation this sentence opened ends here
+        if cut < len(paragraph) and not paragraph[cut].isspace():
+            cuts.add(cut)
+            last = cut
+    for match in _CREDIT.finditer(paragraph):
+        cuts.update((match.start(), match.end()))
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(paragraph)), len(paragraph)]
+    return [paragraph[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if paragraph[a:b].strip()]
+
+
 # -- cues ---------------------------------------------------------------------------------
 
 
