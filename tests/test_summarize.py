@@ -550,3 +550,17 @@ def test_a_glued_video_credit_is_not_part_of_the_summary():
     assert credit not in summary_ids + point_ids
     assert "BFMTVDéjà" not in out.summary and all("BFMTVDéjà" not in p for p in out.key_points)
 
+
+def test_features_give_the_place_in_the_paragraph_and_the_share_of_the_title_held():
+    from pipeline.stages.summarize import extractive
+    from pipeline.stages.summarize.stage import content_terms
+
+    text = ("Leeds libraries will open all night from May. Members will use their library card.\n\n"
+            "Night staff will patrol the branches. The council voted on Tuesday.")
+    sentences = source_sentences(text, "en")
+    rows = extractive.features(sentences, content_terms("Leeds libraries open all night", "en"), "en")
+    place = [row[extractive.FEATURES.index("in_paragraph")] for row in rows]
+    held = [row[extractive.FEATURES.index("title_recall")] for row in rows]
+    assert place == [1.0, 0.5, 1.0, 0.5]  # first, second of the first paragraph; again in the second
+    assert held[0] == 1.0 and held[3] == 0.0 and 0 < held[1] < 1  # "library" is "libraries" cut to five letters
+    assert [row[extractive.FEATURES.index("title_recall")] for row in extractive.features(sentences, content_terms("", "en"), "en")] == [0.0] * 4

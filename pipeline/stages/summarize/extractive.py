@@ -162,7 +162,7 @@ FEATURES = (
     "lead1", "lead2", "lead3", "inv_position", "rel_position", "inv_paragraph", "first_in_paragraph",
     "centrality", "forward", "title_sim", "has_title", "length", "short", "long", "stopword_ratio",
     "numbers", "capitalised", "quote_open", "question", "leaning", "candidate", "junk", "doc_length",
-    "lead1_x_doc",
+    "lead1_x_doc", "title_recall", "in_paragraph",
 )
 FORWARD_WINDOW = 150
 
@@ -225,6 +225,10 @@ def features(sentences: list[SentenceLike], title_terms: Counter, language: str)
             seen_paragraphs.add(s.paragraph)
             paragraph_starts.add(s.id)
     paragraph_rank = {p: r for r, p in enumerate(sorted(seen_paragraphs))}
+    in_paragraph = [0] * n  # the sentence's place in its paragraph
+    for s in sentences[1:]:
+        in_paragraph[s.id] = 0 if s.id in paragraph_starts else in_paragraph[s.id - 1] + 1
+    title_stems = _stems(title_terms)
     doc_length = math.log1p(n) / math.log1p(100)
     rows = []
     for s in sentences:
@@ -251,6 +255,8 @@ def features(sentences: list[SentenceLike], title_terms: Counter, language: str)
             float(text[:1] in "\"“«„'‘"), float(text.rstrip(" \"'»”)").endswith("?")),
             float(leans_on_context(text, language)),
             float(is_candidate(s.text)), junk, doc_length, lead1 * doc_length,
+            len(title_stems & _stems(s.terms)) / len(title_stems) if title_stems else 0.0,
+            1.0 / (1 + in_paragraph[s.id]),
         ])
     return rows
 
