@@ -1,6 +1,6 @@
 """ROUGE-1/2/L of newsum's extractive summarizer against lead-3 (and sumy's LexRank, TextRank).
 
-    python bench/summarize_eval.py [DATA ...] [--real] [--languages en,fr] [--sumy]
+    python bench/summarize_eval.py [DATA ...] [--real] [--languages en,fr] [--sumy] [--methods ...]
 
 Each DATA folder holds <language>/*.json files with {title, text, reference} (default: the
 project's own set, bench/data/summarize, a regression check only: its articles were written
@@ -158,12 +158,19 @@ def main() -> None:
     parser.add_argument("--languages", default="en,fr")
     parser.add_argument("--sumy", action="store_true", help="also score sumy's LexRank and TextRank")
     parser.add_argument("--per-article", action="store_true", help="print ROUGE-2 of each article")
+    parser.add_argument("--methods", help="only these methods, comma-separated (e.g. 'lead-3,newsum,sumy lexrank')")
     args = parser.parse_args()
 
     methods = {"lead-3": lead, "newsum": newsum_stage, "newsum before": newsum_extractive}
     if args.sumy:
         methods["sumy lexrank"] = sumy_method("lexrank")
         methods["sumy textrank"] = sumy_method("textrank")
+    if args.methods:
+        wanted = [m.strip() for m in args.methods.split(",")]
+        unknown = [m for m in wanted if m not in methods]
+        if unknown:
+            parser.error(f"unknown methods {unknown}; known: {sorted(methods)} (sumy's need --sumy)")
+        methods = {m: methods[m] for m in wanted}
     folders = [Path(d) for d in args.data]
     if not folders and not args.only_real:
         folders.append(ROOT / "bench" / "data" / "summarize")

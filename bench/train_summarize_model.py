@@ -4,7 +4,9 @@
     python bench/train_summarize_model.py [--out pipeline/resources/summarize/model.json]
 
 Labels are ROUGE-oracle sentences: for each article, sentences are added greedily while they
-raise ROUGE-1 + ROUGE-2 against the reference (at most four). A logistic regression
+raise ROUGE-2 against the reference (at most four): bigrams are what the summary is judged on,
+and a sentence that shares only single words with the reference (ROUGE-1) is no summary
+sentence (on French dev, cross-validated, 0.1225 against 0.1210 for ROUGE-1 + ROUGE-2). A logistic regression
 (scikit-learn, standardised features, the two languages weighted alike) learns them from the
 features of pipeline/stages/extractive.py. Then, for each language, the word budget and the
 relative cut (a sentence whose probability is under that share of the best one's is not
@@ -33,10 +35,10 @@ from pipeline.stages.summarize import extractive  # noqa: E402
 from pipeline.stages.summarize.stage import content_terms, source_sentences  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "newsum"
-VERSION = "1"
+VERSION = "2"
 MAX_ORACLE = 4
 MAX_SENTENCES = 4
-WORDS = range(45, 115, 10)  # word budgets tried
+WORDS = range(25, 115, 10)  # word budgets tried
 RELATIVE = (0.0, 0.3, 0.5, 0.7)  # a sentence less likely than this share of the best one is not taken
 
 
@@ -49,7 +51,7 @@ def oracle(sentence_tokens: list[list[str]], reference: list[str]) -> list[int]:
             if i in chosen:
                 continue
             candidate = [t for j in sorted(chosen + [i]) for t in sentence_tokens[j]]
-            gains.append((rouge_n(candidate, reference, 1) + rouge_n(candidate, reference, 2), -i, i))
+            gains.append((rouge_n(candidate, reference, 2), -i, i))
         if not gains:
             break
         score, _, i = max(gains)

@@ -517,3 +517,50 @@ def test_the_learned_summary_prefers_the_news_over_an_anecdotal_opening():
     text = ANECDOTAL_OPENING
     out, by_id, summary_ids, _ = _summarize(text, "Council closes Eastbank riverside path to rebuild flood wall")
     assert _id_of(by_id, "The city council has closed") in summary_ids, out.summary
+
+
+# -- glued paragraphs ---------------------------------------------------------------------
+
+GLUED = ("Le tribunal administratif a estimé que la fermeture des écoles portait atteinte au droit à "
+         "l'éducation, selon une ordonnance rendue mercredi.\"L'arrêté du maire porte une atteinte grave\", "
+         "a estimé la juge des référés.La ville n'a établi aucun risque particulier, a-t-elle aussi rappelé."
+         "Où en est le retour à l'école ?par BFMTVDéjà connue pour sa politique du logement, la municipalité "
+         "avait fermé ses écoles maternelles jusqu'en septembre. M.Legault a payé 1.000 euros sur BFMTV.com.")
+
+
+def test_sentences_glued_without_a_space_are_split_as_paragraphs():
+    from pipeline.stages.summarize.extractive import glued_parts
+
+    parts = glued_parts(GLUED)
+    assert "".join(parts) == GLUED  # nothing lost, nothing added
+    assert [p[:12] for p in parts] == ["Le tribunal ", "\"L'arrêté du", "La ville n'a", "Où en est le",
+                                       "par BFMTV", "Déjà connue "]
+    # the quotation that the sentence opened is closed before the cut, not carried over
+    assert parts[1].endswith("référés.") and parts[1].count('"') == 2
+    assert parts[-1].endswith("M.Legault a payé 1.000 euros sur BFMTV.com.")  # no cut inside these
+    sentences = source_sentences(GLUED, "fr")
+    assert sentences[2].text.startswith("La ville n'a établi") and sentences[2].paragraph == 2
+    assert _no_space("".join(s.text for s in sentences)) == _no_space(GLUED)
+
+
+def test_a_glued_video_credit_is_not_part_of_the_summary():
+    out, by_id, summary_ids, point_ids = _summarize(GLUED, "Bobigny : la fermeture des écoles jugée illégale", "fr")
+    credit = next(i for i, text in by_id.items() if text.startswith("par BFMTV"))
+    assert by_id[credit] == "par BFMTV"
+    assert credit not in summary_ids + point_ids
+    assert "BFMTVDéjà" not in out.summary and all("BFMTVDéjà" not in p for p in out.key_points)
+
+
+def test_features_give_the_place_in_the_paragraph_and_the_share_of_the_title_held():
+    from pipeline.stages.summarize import extractive
+    from pipeline.stages.summarize.stage import content_terms
+
+    text = ("Leeds libraries will open all night from May. Members will use their library card.\n\n"
+            "Night staff will patrol the branches. The council voted on Tuesday.")
+    sentences = source_sentences(text, "en")
+    rows = extractive.features(sentences, content_terms("Leeds libraries open all night", "en"), "en")
+    place = [row[extractive.FEATURES.index("in_paragraph")] for row in rows]
+    held = [row[extractive.FEATURES.index("title_recall")] for row in rows]
+    assert place == [1.0, 0.5, 1.0, 0.5]  # first, second of the first paragraph; again in the second
+    assert held[0] == 1.0 and held[3] == 0.0 and 0 < held[1] < 1  # "library" is "libraries" cut to five letters
+    assert [row[extractive.FEATURES.index("title_recall")] for row in extractive.features(sentences, content_terms("", "en"), "en")] == [0.0] * 4

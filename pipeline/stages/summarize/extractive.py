@@ -86,6 +86,41 @@ def strip_residue(text: str) -> str:
     return out or text.strip()
 
 
+# -- glued paragraphs ----------------------------------------------------------------------
+
+# A sentence end with no space before the next sentence ("... a-t-elle rappelé.La ville ...",
+# "... en 1975).\"Hier ...") is a paragraph break that the page's extraction lost: a lower-case
+# letter, a figure or a closing mark, the end, then a capitalised word. "M.Legault", "U.S.",
+# "1.000" and "BFMTV.com" do not match; "L'arrêté" does.
+_GLUED = re.compile(r"(?<=[a-zß-öø-ÿ0-9)\]»”%])[.!?]+(?=[\"»”]?[«“\"]?[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|['’]\w))")
+
+
+# A video's credit left between its title and the next sentence: "... l'école ?par BFMTVDéjà en vue ..."
+_CREDIT = re.compile(r"(?<=[?!.»\"”])par (?:[A-ZÀ-Þ0-9][\w'’-]*?(?: [A-ZÀ-Þ0-9][\w'’-]*?){0,2})(?=[A-ZÀ-Þ][a-zß-ÿ])")
+
+
+def glued_parts(paragraph: str) -> list[str]:
+    """The paragraph cut where a sentence end runs into the next sentence without a space,
+    and around a video credit glued between two sentences; the parts joined are the
+    paragraph. A straight quote right after the end closes the sentence when a quotation is
+    open before it, and opens the next one otherwise."""
+    cuts: set[int] = set()
+    last = 0
+    for match in _GLUED.finditer(paragraph):
+        cut = match.end()
+        if paragraph[cut:cut + 1] in "»”":
+            cut += 1
+        elif paragraph[cut:cut + 1] == '"' and paragraph[last:match.start()].count('"') % 2 == 1:
+            cut += 1  # the quotation this sentence opened ends here
+        if cut < len(paragraph) and not paragraph[cut].isspace():
+            cuts.add(cut)
+            last = cut
+    for match in _CREDIT.finditer(paragraph):
+        cuts.update((match.start(), match.end()))
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(paragraph)), len(paragraph)]
+    return [paragraph[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if paragraph[a:b].strip()]
+
+
 # -- cues ---------------------------------------------------------------------------------
 
 
@@ -127,7 +162,7 @@ FEATURES = (
     "lead1", "lead2", "lead3", "inv_position", "rel_position", "inv_paragraph", "first_in_paragraph",
     "centrality", "forward", "title_sim", "has_title", "length", "short", "long", "stopword_ratio",
     "numbers", "capitalised", "quote_open", "question", "leaning", "candidate", "junk", "doc_length",
-    "lead1_x_doc",
+    "lead1_x_doc", "title_recall", "in_paragraph",
 )
 FORWARD_WINDOW = 150
 
@@ -190,6 +225,10 @@ def features(sentences: list[SentenceLike], title_terms: Counter, language: str)
             seen_paragraphs.add(s.paragraph)
             paragraph_starts.add(s.id)
     paragraph_rank = {p: r for r, p in enumerate(sorted(seen_paragraphs))}
+    in_paragraph = [0] * n  # the sentence's place in its paragraph
+    for s in sentences[1:]:
+        in_paragraph[s.id] = 0 if s.id in paragraph_starts else in_paragraph[s.id - 1] + 1
+    title_stems = _stems(title_terms)
     doc_length = math.log1p(n) / math.log1p(100)
     rows = []
     for s in sentences:
@@ -216,6 +255,8 @@ def features(sentences: list[SentenceLike], title_terms: Counter, language: str)
             float(text[:1] in "\"“«„'‘"), float(text.rstrip(" \"'»”)").endswith("?")),
             float(leans_on_context(text, language)),
             float(is_candidate(s.text)), junk, doc_length, lead1 * doc_length,
+            len(title_stems & _stems(s.terms)) / len(title_stems) if title_stems else 0.0,
+            1.0 / (1 + in_paragraph[s.id]),
         ])
     return rows
 

@@ -69,7 +69,9 @@ def content_terms(text: str, language: str) -> Counter:
 def source_sentences(text: str, language: str) -> list[Sentence]:
     """The document's sentences, numbered in order; their ids are what provenance points at."""
     out: list[Sentence] = []
-    for p, paragraph in enumerate(split_paragraphs(text)):
+    # a sentence glued to the next one without a space is a paragraph break the page lost
+    parts = [part for paragraph in split_paragraphs(text) for part in extractive.glued_parts(paragraph)]
+    for p, paragraph in enumerate(parts):
         for sentence in split_sentences(paragraph, language):
             out.append(Sentence(len(out), p, sentence, content_terms(sentence, language)))
     return out
