@@ -24,7 +24,11 @@ in the target tokenizer (a translation is about as long as its source), beam 4 a
 models.yaml. Summaries: distilbart's settings from models.yaml (beam 4, no repeated
 trigram) with `max_new_tokens` --summary-tokens (90, a CNN-style summary of ~70 words).
 
-Then, for each backend and thread setting, --repeats times: night 1 runs `newsum run` (the
+Configurations (--configs) are a backend and options joined by `+`: `select` sets
+summarize.long_input: select (a long text's sentences that matter, one generation, instead
+of map-reduce), `greedy` decodes with beam 1 instead of 4 (both models).
+
+Then, for each configuration and thread setting, --repeats times: night 1 runs `newsum run` (the
 real command, in its own process) over the corpus into a fresh OUT; night 2 adds --new-share
 new articles to the input and runs again on the same OUT (only the new work is done).
 It prints, medians over the repeats: articles per core-hour (CPU time of the run and its
@@ -34,7 +38,7 @@ RSS of the largest process, and the ratios between configurations of the same in
 
     .venv/bin/python bench/night_bench.py                                  # 300 articles, 3 repeats
     nice -n 10 .venv/bin/python bench/night_bench.py --articles 24 --repeats 1
-    .venv/bin/python bench/night_bench.py --threads 1,2 --backends ctranslate2
+    .venv/bin/python bench/night_bench.py --threads 1,2 --configs ctranslate2,ctranslate2+select+greedy
 """
 
 from __future__ import annotations
@@ -259,21 +263,28 @@ def mean_segment_tokens(models: dict[str, Path], articles: dict, sample: int = 3
     return max(8, round(statistics.fmean(lengths)))
 
 
-def write_config(path: Path, models: dict[str, Path], backend: str, threads: int, translate_tokens: int,
+def write_config(path: Path, models: dict[str, Path], variant: str, threads: int, translate_tokens: int,
                  summary_tokens: int, workdir: Path) -> Path:
     import yaml
+
+    backend, *flags = variant.split("+")
+    unknown = set(flags) - {"select", "greedy"}
+    if backend not in ("transformers", "ctranslate2") or unknown:
+        raise SystemExit(f"--configs: {variant}: a backend (transformers, ctranslate2) and options select, greedy")
+    beams = 1 if "greedy" in flags else 4
 
     def spec(model: Path, generation: dict, **extra) -> dict:
         return {"model": str(model), "backend": backend, "generation": generation, **extra}
 
-    translation = {"num_beams": 4, "max_new_tokens": translate_tokens}
-    summary = {"num_beams": 4, "max_new_tokens": summary_tokens, "no_repeat_ngram_size": 3}
+    translation = {"num_beams": beams, "max_new_tokens": translate_tokens}
+    summary = {"num_beams": beams, "max_new_tokens": summary_tokens, "no_repeat_ngram_size": 3}
     config = {
         "device": "cpu", "cache_dir": str(workdir / "hf"),
         "translate": {"threads": threads, "models": {lang: spec(models[lang], translation) for lang in ("it", "fr")}},
         # BART's tokenizer here is a SentencePiece model laid into the vocabulary: the whole of it
         # stays the decoder's choice (distilbart's BPE vocabulary has no separate target side).
-        "summarize": {"method": "abstractive", "model": spec(models["summarize"], summary,
+        "summarize": {"method": "abstractive", "long_input": "select" if "select" in flags else "map_reduce",
+                      "model": spec(models["summarize"], summary,
                                                             **({"target_vocabulary": "full"}
                                                                if backend == "ctranslate2" else {}))},
     }
@@ -342,7 +353,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=300, help="articles of night 1")
     parser.add_argument("--new-share", type=float, default=0.1, help="night 2: this share of new articles added")
     parser.add_argument("--repeats", type=int, default=3, help="figures are medians of this many runs")
-    parser.add_argument("--backends", default="transformers,ctranslate2")
+    parser.add_argument("--configs", default="transformers,ctranslate2,ctranslate2+select",
+                        help="backend[+select][+greedy], comma-separated; ratios are against the first")
     parser.add_argument("--threads", default="1", help="translate.threads settings to run, comma-separated")
     parser.add_argument("--workers", type=int, default=1, help="newsum run --workers")
     parser.add_argument("--summary-tokens", type=int, default=90)
@@ -365,11 +377,11 @@ def main() -> None:
     print(f"outputs: translations {translate_tokens} tokens (the mean segment), summaries {options.summary_tokens} "
           f"tokens, beam 4; workers {options.workers}; {os.cpu_count()} CPUs on this machine", flush=True)
     results: dict[tuple[str, int], tuple[dict, dict]] = {}
-    for backend in options.backends.split(","):
+    for backend in options.configs.split(","):
         for threads in [int(t) for t in options.threads.split(",")]:
-            config = write_config(workdir / f"models-{backend}-{threads}.yaml", models, backend, threads,
+            config = write_config(workdir / f"models-{backend.replace('+', '-')}-{threads}.yaml", models, backend, threads,
                                   translate_tokens, options.summary_tokens, workdir)
-            if backend == "ctranslate2":
+            if backend.startswith("ctranslate2"):
                 pulled = subprocess.run([sys.executable, "-m", "pipeline", "models", "pull", "--config", str(config)],
                                         capture_output=True, text=True)
                 if pulled.returncode != 0:
@@ -393,20 +405,19 @@ def main() -> None:
         show("night 1 (all new)", first)
         show(f"night 2 ({new} new of {len(night1) + new})", second)
     keys = list(results)
-    for a in keys:
-        for b in keys:
-            if a != b and a[0] == "transformers" and b[0] == "ctranslate2" and a[1] == b[1]:
+    for base in keys:
+        for other in keys:
+            if other[1] == base[1] and other[0] != base[0] and base[0] == keys[0][0]:
                 for n, label in ((0, "night 1"), (1, "night 2")):
-                    fa, fb = results[a][n], results[b][n]
-                    print(f"{label}: {b[0]} vs {a[0]} ({a[1]} thread(s)): {fa['wall'] / fb['wall']:.2f}x wall, "
+                    fa, fb = results[base][n], results[other][n]
+                    print(f"{label}: {other[0]} vs {base[0]} ({base[1]} thread(s)): {fa['wall'] / fb['wall']:.2f}x wall, "
                           f"{fa['cpu'] / fb['cpu']:.2f}x CPU time, end to end")
-    for backend in {k[0] for k in keys}:
-        runs = sorted(k for k in keys if k[0] == backend)
+    for variant in dict.fromkeys(k[0] for k in keys):
+        runs = sorted(k for k in keys if k[0] == variant)
         for a, b in zip(runs, runs[1:], strict=False):
             fa, fb = results[a][0], results[b][0]
-            print(f"night 1, {backend}: {b[1]} vs {a[1]} thread(s): {fa['wall'] / fb['wall']:.2f}x wall, "
-                  f"{fa['per_core_hour'] and fb['per_core_hour'] / fa['per_core_hour']:.2f}x articles per core-hour")
-
+            print(f"night 1, {variant}: {b[1]} vs {a[1]} thread(s): {fa['wall'] / fb['wall']:.2f}x wall, "
+                  f"{fb['per_core_hour'] / fa['per_core_hour']:.2f}x articles per core-hour")
 
 if __name__ == "__main__":
     main()
