@@ -64,16 +64,16 @@ def target_side_size(folder: Path) -> int | None:
     return spm.SentencePieceProcessor(model_file=str(path)).get_piece_size()
 
 
-def build_model(folder: Path, target_pieces: int) -> None:
+def opus_tokenizer(folder: Path, texts: list[str], vocab_size: int, target_pieces: int, max_length: int = 512):
+    """A MarianTokenizer laid out as opus-mt's: SentencePiece pieces learned on `texts`, in a
+    vocabulary of `vocab_size` entries (the rest named entries no text produces, <pad> last),
+    and a target side of `target_pieces` pieces. Returns the tokenizer."""
     import sentencepiece as spm
-    import torch
-    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+    from transformers import MarianTokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
     corpus = folder / "corpus.txt"
-    corpus.write_text("\n".join(italian_texts() + [p.read_text(encoding="utf-8", errors="replace")
-                                                   for p in sorted((ROOT / "samples").glob("*.txt"))]),
-                      encoding="utf-8")
+    corpus.write_text("\n".join(texts), encoding="utf-8")
     spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "sp"), vocab_size=SP_PIECES,
                                    hard_vocab_limit=False, character_coverage=1.0, model_type="unigram",
                                    bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, minloglevel=2)
@@ -81,9 +81,9 @@ def build_model(folder: Path, target_pieces: int) -> None:
     vocab = {"</s>": 0, "<unk>": 1}
     for i in range(processor.get_piece_size()):
         vocab.setdefault(processor.id_to_piece(i), len(vocab))
-    while len(vocab) < VOCAB_SIZE - 1:  # the rest of opus-mt's vocabulary: ids the tokenizer never emits
+    while len(vocab) < vocab_size - 1:  # the rest of opus-mt's vocabulary: ids the tokenizer never emits
         vocab[f"<unused_{len(vocab)}>"] = len(vocab)
-    vocab["<pad>"] = VOCAB_SIZE - 1
+    vocab["<pad>"] = vocab_size - 1
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     (folder / "source.spm").write_bytes((folder / "sp.model").read_bytes())
     # The target side: the same learned pieces, and as many named entries of the vocabulary
@@ -95,10 +95,24 @@ def build_model(folder: Path, target_pieces: int) -> None:
                                    hard_vocab_limit=False, character_coverage=1.0, model_type="unigram",
                                    bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, minloglevel=2)
     (folder / "target.spm").write_bytes((folder / "target.model").read_bytes())
-    tokenizer = MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
-                                model_max_length=512)
-    pad = VOCAB_SIZE - 1
-    config = MarianConfig(vocab_size=VOCAB_SIZE, d_model=512, encoder_layers=6, decoder_layers=6,
+    return MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
+                           model_max_length=max_length)
+
+
+def build_model(folder: Path, target_pieces: int) -> None:
+    build_marian(folder, italian_texts() + [p.read_text(encoding="utf-8", errors="replace")
+                                            for p in sorted((ROOT / "samples").glob("*.txt"))],
+                 VOCAB_SIZE, target_pieces)
+
+
+def build_marian(folder: Path, texts: list[str], vocab_size: int, target_pieces: int) -> None:
+    """An opus-mt architecture (6+6 layers, d_model 512) with random weights in folder/model."""
+    import torch
+    from transformers import MarianConfig, MarianMTModel
+
+    tokenizer = opus_tokenizer(folder, texts, vocab_size, target_pieces)
+    pad = vocab_size - 1
+    config = MarianConfig(vocab_size=vocab_size, d_model=512, encoder_layers=6, decoder_layers=6,
                           encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
                           decoder_ffn_dim=2048, max_position_embeddings=512, activation_function="swish",
                           scale_embedding=True, pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad,

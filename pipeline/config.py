@@ -317,6 +317,9 @@ class SummarizeConfig:
     key_points: int = setting(4, minimum=3, maximum=5)
     support_threshold: float = setting(0.6, minimum=0.0, maximum=1.0)  # share of a generated sentence's words its sources must hold
     max_chars: int = 200_000  # characters of a document read (cut at a paragraph); the record says so; 0: all
+    # abstractive, a text longer than the model's input: map_reduce reads it all in chunks; select
+    # gives the model the text's most relevant sentences that fit, in one generation
+    long_input: str = setting("map_reduce", choices=("map_reduce", "select"))
 
 
 @dataclass(frozen=True)

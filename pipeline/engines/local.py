@@ -1,9 +1,13 @@
 """The local engine: CPU stages in a pool of worker processes, model stages in this process.
 
-Workers are forked when the first CPU batch comes (before any model stage imports torch
-and starts its threads), build each of the run's CPU stages once, and die with this process
-even when it is killed with SIGKILL. With one worker, or one input, everything runs here.
-Model stages load each model once, through this process's model registry.
+Workers are forked when the first CPU batch large enough to share comes (before any model
+stage imports torch and starts its threads) and die with this process even when it is
+killed with SIGKILL. The run's CPU stages are built here before the fork, with what they
+preload (`preload()`, where a stage has one), so that workers share them copy-on-write
+instead of each building and loading its own. A pool pays for itself only over enough
+documents: a batch is split among at most one worker per MIN_DOCS_PER_WORKER documents, and
+a batch too small for two runs here, as with one worker (a run of ten documents starts no pool). Model stages load each model once,
+through this process's model registry.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ from pipeline.records import Record
 from pipeline.stages.base import CPU, Stage, StageContext
 
 _worker_stages: dict[str, Stage] = {}  # in a worker process: the run's CPU stages, built once
+# Documents per worker below which a worker costs more than it saves: starting one (a fork,
+# and the detection models it loads for the languages it meets) costs about what clean and
+# detect spend on a handful of documents.
+MIN_DOCS_PER_WORKER = 8
+
+
+def pool_size(workers: int, documents: int) -> int:
+    """Processes worth using for a batch: at most `workers`, one per MIN_DOCS_PER_WORKER documents."""
+    return max(1, min(workers, documents // MIN_DOCS_PER_WORKER))
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -40,7 +53,8 @@ def _init_worker(stages: list[type[Stage]], context: StageContext, parent_pid: i
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for stage in stages:
-        _worker_stages[stage.name] = stage(context)
+        if stage.name not in _worker_stages:  # forked: built (and preloaded) by the parent already
+            _worker_stages[stage.name] = stage(context)
 
 
 def _compute_chunk(args: tuple[str, list[Any]]) -> list[Record]:
@@ -76,8 +90,14 @@ class LocalEngine(Engine):
         if self._pool is None:
             import multiprocessing
 
-            # fork: workers start at once and are children of this process (so they die with it).
+            # fork: workers start at once and are children of this process (so they die with it),
+            # and inherit the stages built here with what they preloaded.
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            if method == "fork":
+                for stage in self.cpu_stages:
+                    built = self.stage(stage)
+                    getattr(built, "preload", lambda: None)()
+                    _worker_stages[stage.name] = built
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
                                              initializer=_init_worker,
                                              initargs=(self.cpu_stages, self.context, os.getpid()))
@@ -86,11 +106,14 @@ class LocalEngine(Engine):
     def apply(self, stage: type[Stage], inputs: list[Any]) -> list[Record]:
         if not inputs:
             return []
-        if stage in self.cpu_stages and len(inputs) > 1:
+        workers = pool_size(self.workers, len(inputs))
+        if stage in self.cpu_stages and workers > 1:
             pool = self._pool_for()
             if pool is not None:
-                # Chunks of documents, a few per worker: each chunk is one call of the stage.
-                size = max(1, -(-len(inputs) // (self.workers * 4)))
+                # Chunks of documents, each one call of the stage: a few per worker when all are
+                # used (they even out the load), else one per worker used, so that the others
+                # stay idle and load nothing.
+                size = max(1, -(-len(inputs) // (workers * (4 if workers == self.workers else 1))))
                 chunks = [(stage.name, inputs[i:i + size]) for i in range(0, len(inputs), size)]
                 return [record for chunk in pool.map(_compute_chunk, chunks) for record in chunk]
         return compute(self.stage(stage), inputs)

@@ -86,6 +86,10 @@ class DetectStage(Stage):
     def settings(cls, context: StageContext) -> dict:
         return {"declared_language": context.declared_language}
 
+    def preload(self) -> None:
+        """Load fastText's model now (the local engine calls it before forking, so its workers share it)."""
+        getattr(getattr(self.backend, "fast", self.backend), "model", None)
+
     def __call__(self, batch: list[CleanRecord]) -> list[DetectRecord]:
         return [self.detect(record) for record in batch]
 

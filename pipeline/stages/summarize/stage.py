@@ -33,6 +33,7 @@ from pipeline.records import DetectRecord, Record, SummaryRecord, TranslateRecor
 from pipeline.stages.base import CPU, MODEL, Stage, StageContext
 from pipeline.stages.summarize import extractive
 from pipeline.stages.summarize.extractive import cosine, idf_weights, tfidf_vector
+from pipeline.stages.summarize.select import fit_sentences
 from pipeline.text import head, split_paragraphs, split_sentences, stopwords, words
 
 # Weights of the extractive score, chosen on the English and French evaluation sets in
@@ -373,6 +374,8 @@ class SummarizeStage(Stage):
         """Map-reduce for all documents of the batch at once: each round generates every
         document's chunks together, until each document is down to one summary."""
         for doc in docs:
+            if self.config.long_input == "select":
+                self._select(doc, model)
             doc.texts = self._chunks(doc.texts, model)
         active = list(docs)
         while active:
@@ -404,6 +407,16 @@ class SummarizeStage(Stage):
             active = still
         for doc in docs:
             self._finish(doc, model)
+
+    def _select(self, doc: _Abstractive, model: Seq2SeqModel) -> None:
+        """summarize.long_input select: a text over the model's input becomes its sentences that matter."""
+        limit = model.max_input_tokens
+        if model.count_tokens(" ".join(doc.texts)) <= limit:
+            return
+        scores = rank_sentences(doc.sentences, doc.record.title, "en")
+        kept = fit_sentences(doc.texts, scores, model.count_tokens, limit)
+        doc.texts = [doc.texts[i] for i in kept]
+        doc.record.report["input_selected"] = {"sentences": len(kept), "of": len(doc.sentences)}
 
     def _finish(self, doc: _Abstractive, model: Seq2SeqModel) -> None:
         out, language = doc.record, "en"
