@@ -37,6 +37,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.stages import record_types  # noqa: E402
+
 SAMPLES = ROOT / "samples"
 
 FRENCH = ("La mère du maire espère une réforme\n\nLa mère du maire de Besançon espère que la réforme des écoles "
@@ -98,8 +102,7 @@ def build(corpus: Path) -> dict[str, Callable]:
         deep.mkdir()
     (deep / "bottom.txt").write_text(sample(), encoding="utf-8")
 
-    files = {"clean": "clean.json", "detect": "detect.json", "translate": "translate.json",
-             "summarize": "summary.json"}
+    files = {t.stage: t.file for t in record_types()}
 
     def record(out: Path, doc_id: str, stage: str = "clean") -> dict | None:
         try:

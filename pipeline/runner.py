@@ -340,8 +340,12 @@ class Runner:
         if status == DEGRADED:
             return self.environment(stage)
         if stored is not None and stored.startswith(TIME_LIMIT):
-            return f"{TIME_LIMIT}:{stage_time_limit(stage, self.config):g}"
+            return self._limit_marker(stage)
         return stored
+
+    def _limit_marker(self, stage: type[Stage]) -> str:
+        """What the state keeps of a time-limit failure: the limit it met, to redo it when that changes."""
+        return f"{TIME_LIMIT}:{stage_time_limit(stage, self.config):g}"
 
     def _adopt(self, doc_id: str, stage: type[Stage], key: str, adopted: list) -> StageState | None:
         """A document-stage the state knows nothing of (its database was lost, or moved aside as
@@ -448,7 +452,7 @@ class Runner:
             if record.status == DEGRADED:
                 environment = self.environment(get_stage(record.stage))
             elif record.error and record.error.get("code") == TIME_LIMIT:
-                environment = f"{TIME_LIMIT}:{stage_time_limit(get_stage(record.stage), self.config):g}"
+                environment = self._limit_marker(get_stage(record.stage))
             rows.append((record.doc_id, record.stage, record.key, record.status,
                          record.error["message"] if record.error else None,
                          record.report.get("degraded", []), record.timings.get("seconds", 0.0), environment,

@@ -23,7 +23,8 @@ from pipeline.models.registry import ModelRegistry
 from pipeline.records import Record
 from pipeline.stages.base import CPU, Stage, StageContext
 
-_worker_stages: dict[str, Stage] = {}  # in a worker process: the run's CPU stages, built once
+# in a worker process: the run's CPU stages, built once (in the parent, just before it forks)
+_worker_stages: dict[str, Stage] = {}
 # Documents per worker below which a worker costs more than it saves: starting one (a fork,
 # and the detection models it loads for the languages it meets) costs about what clean and
 # detect spend on a handful of documents.
@@ -96,7 +97,7 @@ class LocalEngine(Engine):
             if method == "fork":
                 for stage in self.cpu_stages:
                     built = self.stage(stage)
-                    getattr(built, "preload", lambda: None)()
+                    built.preload()
                     _worker_stages[stage.name] = built
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method),
                                              initializer=_init_worker,
@@ -122,6 +123,7 @@ class LocalEngine(Engine):
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+            _worker_stages.clear()  # what was handed to the forked workers: not kept past the run
 
 
 __all__ = ["LocalEngine"]

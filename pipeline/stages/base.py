@@ -12,6 +12,7 @@ A stage is a class with:
 - `kind(config)`: CPU work (run in worker processes) or model work (batched, models loaded once);
 - `environment(context)`: what outside the configuration its records depend on (the models
   present), so that a document-stage that degraded for a missing model is redone once it is there;
+- `preload()`: what every document needs, loaded before the workers fork (optional);
 - `take(record)`: what it makes of an earlier stage's record when its own predecessor is not
   part of the run (a run may be any ordered subset of the stages);
 - `__call__(batch)`: records in, one record out per input, in order.
@@ -116,6 +117,10 @@ class Stage:
         return record
 
     # -- work --------------------------------------------------------------------------------
+
+    def preload(self) -> None:
+        """Load now what every document will need (the local engine calls it before forking its
+        workers, so that they share it copy-on-write). By default nothing: loads are lazy."""
 
     def __call__(self, batch: list[Any]) -> list[Record]:
         raise NotImplementedError
