@@ -71,28 +71,24 @@ _POSSESSIVE = re.compile(r"['’]s$")
 
 
 @cache
-def _months() -> dict[str, int]:
+def _month_names() -> tuple[tuple[str, int], ...]:
+    """(spelling, month number) of every month name in pipeline/resources/stories/months.json."""
     text = resources.files("pipeline.resources").joinpath("stories/months.json").read_text("utf-8")
-    months: dict[str, int] = {}
-    for language, names in json.loads(text).items():
-        if language.startswith("_"):
-            continue
-        for number, spelled in enumerate(names, start=1):
-            for name in spelled.split():
-                months[_fold(name)] = number
-    return months
+    return tuple((name, number) for language, names in json.loads(text).items() if not language.startswith("_")
+                 for number, spelled in enumerate(names, start=1) for name in spelled.split())
+
+
+@cache
+def _months() -> dict[str, int]:
+    return {_fold(name): number for name, number in _month_names()}
 
 
 @cache
 def _lowercase_months() -> dict[str, int]:
     """Month names as a lower-case text writes them, accents kept or not ("août", "aout")."""
-    text = resources.files("pipeline.resources").joinpath("stories/months.json").read_text("utf-8")
     months: dict[str, int] = {}
-    for language, names in json.loads(text).items():
-        if not language.startswith("_"):
-            for number, spelled in enumerate(names, start=1):
-                for name in spelled.split():
-                    months[name.casefold()] = months[_fold(name)] = number
+    for name, number in _month_names():
+        months[name.casefold()] = months[_fold(name)] = number
     return months
 
 

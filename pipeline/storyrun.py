@@ -113,10 +113,11 @@ def article_from_records(doc_id: str, folder: Path) -> Article | None:
     text = translate["text"] if translated else clean["text"]
     if not title:  # a page without a headline: its first words stand in
         title = text_head(" ".join(text.split()), 90, (". ", " ")).rstrip(".") + "…"
+    page_date = _page_date(clean)
     return Article(
         doc_id=doc_id, title=title, text=text, language=language, translated=translated,
-        original_title=original_title, date=_page_date(clean),
-        dated=_page_date(clean) or _dateline(clean) or date_in_text(original_title, clean["text"]),
+        original_title=original_title, date=page_date,
+        dated=page_date or _dateline(clean) or date_in_text(original_title, clean["text"]),
         source=outlet(clean, doc_id), url=clean.get("url"),
         summary=summary.get("summary") or "", key_points=list(summary.get("key_points") or []),
         summary_language=summary.get("language") or language, summary_method=summary.get("method"),
