@@ -564,3 +564,39 @@ def test_features_give_the_place_in_the_paragraph_and_the_share_of_the_title_hel
     assert place == [1.0, 0.5, 1.0, 0.5]  # first, second of the first paragraph; again in the second
     assert held[0] == 1.0 and held[3] == 0.0 and 0 < held[1] < 1  # "library" is "libraries" cut to five letters
     assert [row[extractive.FEATURES.index("title_recall")] for row in extractive.features(sentences, content_terms("", "en"), "en")] == [0.0] * 4
+
+
+def test_given_features_choose_picks_what_it_picks_when_it_computes_them():
+    from pipeline.stages.summarize import extractive
+    from pipeline.stages.summarize.stage import content_terms
+
+    text = ("The city council approved a new tram line on Tuesday after a long debate. "
+            "The line will link the station to the university by 2028. "
+            "It will cost 300 million euros, paid by the region and the state. "
+            "Residents of the old town had opposed the route for years.")
+    sentences = source_sentences(text, "en")
+    title = content_terms("Council approves the new tram line", "en")
+    computed = extractive.choose(sentences, title, "en", 3, 2)
+    given = extractive.choose(sentences, title, "en", 3, 2, rows=extractive.features(sentences, title, "en"))
+    assert (given.summary, given.key_points, given.scores) == (computed.summary, computed.key_points, computed.scores)
+    constant = extractive.choose(sentences, title, "en", 3, 2, rows=[[0.0] * len(extractive.FEATURES)] * 4)
+    assert len(set(constant.scores)) == 1  # the rows given are the ones scored
+
+
+def test_soft_labels_rank_sentences_by_their_bigrams_in_the_reference():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from summarize_eval import tokens
+    from train_summarize_model import soft_labels
+
+    reference = tokens("The council approved the tram line to the university on Tuesday.")
+    sentences = [tokens(s) for s in (
+        "The council approved the tram line to the university on Tuesday.",  # the reference itself
+        "On Tuesday the council approved the tram line.",  # some of its bigrams
+        "Residents of the old town opposed the route.",  # none
+    )]
+    labels = soft_labels(sentences, reference)
+    assert labels[0] == 1.0 and labels[2] == 0.0 and 0.0 < labels[1] < 1.0
+    assert soft_labels(sentences, reference, power=1.0)[1] ** 2 == pytest.approx(labels[1])  # squared by default
+    assert soft_labels([tokens("Nothing in common here.")], reference) == [0.0]  # no division by zero

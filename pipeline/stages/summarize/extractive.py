@@ -346,10 +346,12 @@ class Choice:
 
 
 def choose(sentences: list[SentenceLike], title_terms: Counter, language: str, max_sentences: int,
-           key_points: int, model: Model | None = None) -> Choice:
-    """The summary's sentences (length chosen for this article) and the key points' sentences."""
+           key_points: int, model: Model | None = None, rows: list[list[float]] | None = None) -> Choice:
+    """The summary's sentences (length chosen for this article) and the key points' sentences.
+
+    `rows` are the sentences' features when the caller has them already (training)."""
     model = model or load_model()
-    scores = model.probabilities(features(sentences, title_terms, language))
+    scores = model.probabilities(rows if rows is not None else features(sentences, title_terms, language))
     budget, budget_language = model.budget(language)
     words_budget = budget["words"]
     redundancy = Redundancy(sentences)
