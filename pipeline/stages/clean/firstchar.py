@@ -121,23 +121,63 @@ def first_ascii(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str]:
     return ASCII if empty else first
 
 
+def _uncased_set(op, av) -> frozenset[str] | None:
+    """The characters of a literal or a plain class when none of them has a case (symbols,
+    punctuation): matched the same way with or without IGNORECASE."""
+    if op == _c.LITERAL:
+        chars = [chr(av)]
+    elif op == _c.IN and all(item_op == _c.LITERAL for item_op, _ in av):
+        chars = [chr(item_av) for _, item_av in av]
+    else:
+        return None
+    return frozenset(chars) if all(c.lower() == c.upper() == c for c in chars) else None
+
+
+def _required(items) -> frozenset[str] | None:
+    """A set of characters every match of this sequence contains one of (the smallest found),
+    or None."""
+    best = None
+    for op, av in items:
+        found = _uncased_set(op, av)
+        if found is None and op == _c.SUBPATTERN:
+            found = _required(av[3])
+        elif found is None and op in _REPEATS and av[0] >= 1:
+            found = _required(av[2])
+        elif found is None and op == _c.BRANCH:
+            branches = [_required(branch) for branch in av[1]]
+            found = None if any(b is None for b in branches) else frozenset().union(*branches)
+        if found is not None and (best is None or len(found) < len(best)):
+            best = found
+    return best
+
+
+@cache
+def required_chars(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] | None:
+    """Characters without case one of which every match of `pattern` contains, or None."""
+    return _required(list(_p.parse(pattern, flags)))
+
+
 class FirstCharAlternation:
     """A named alternation split by first character: `match(text)` tries only the alternatives
-    that can start with text's first character (all of them when it is not ASCII)."""
+    that can start with text's first character (all of them when it is not ASCII), and of
+    those only the ones whose required characters (a breadcrumb's "›", a menu's "|") the
+    text holds."""
 
     def __init__(self, patterns: list[tuple[str, str]]):
         # patterns: (group name, pattern), in the order the alternation tries them; a name's
         # patterns stand next to each other
         self.patterns = patterns
-        self.whole = self._compile(tuple(range(len(patterns))))
+        everything = tuple(range(len(patterns)))
         starts = [first_ascii(p) for _, p in patterns]
-        self.by_char: dict[str, re.Pattern] = {}
-        compiled: dict[tuple[int, ...], re.Pattern] = {}
-        for char in ASCII:
-            chosen = tuple(i for i, s in enumerate(starts) if char in s)
-            if chosen not in compiled:
-                compiled[chosen] = self._compile(chosen)
-            self.by_char[char] = compiled[chosen]
+        self.by_char = {char: tuple(i for i, s in enumerate(starts) if char in s) for char in ASCII}
+        self.everything = everything
+        # Required sets worth testing: a space is in nearly every line, so it gates nothing.
+        required = {i: r for i, (_, p) in enumerate(patterns) if (r := required_chars(p)) is not None and " " not in r}
+        self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
+        self.gated = {i: self.gates.index(r) for i, r in required.items()}
+        self._finders = tuple(re.compile("[" + "".join(re.escape(c) for c in sorted(r)) + "]").search for r in self.gates)
+        self._compiled: dict[tuple, re.Pattern] = {}
+        self._by_choice: dict[tuple[int, ...], re.Pattern] = {}
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
         groups: dict[str, list[str]] = {}  # one group a name, its patterns in order
@@ -147,7 +187,16 @@ class FirstCharAlternation:
         body = "|".join(f"(?P<{name}>{'|'.join(parts)})" for name, parts in groups.items())
         return re.compile(body or r"(?!x)x", re.IGNORECASE)
 
+    def _choose(self, first: str, held: tuple[bool, ...]) -> re.Pattern:
+        chosen = tuple(i for i in self.by_char.get(first, self.everything) if i not in self.gated or held[self.gated[i]])
+        compiled = self._by_choice.get(chosen)
+        if compiled is None:
+            compiled = self._by_choice[chosen] = self._compile(chosen)
+        self._compiled[first, held] = compiled
+        return compiled
+
     def match(self, text: str) -> re.Match | None:
-        if not text:
-            return self.whole.match(text)
-        return self.by_char.get(text[0], self.whole).match(text)
+        first = text[:1] if text[:1] in self.by_char else ""
+        held = tuple(find(text) is not None for find in self._finders)
+        compiled = self._compiled.get((first, held)) or self._choose(first, held)
+        return compiled.match(text)
