@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 from pipeline.stages.clean import signals as sig
 from pipeline.stages.clean.cues import cue_reason, date_share, looks_like_date, section_words
@@ -61,7 +62,7 @@ class Block:
     reason: str | None = None  # None: kept as article
     rule: str = ""  # which rule decided, for --explain
     norm: str = ""  # lower-case words joined by spaces: compared with the headline
-    profile: dict[str, int] = field(default_factory=dict)
+    profile: Counter = field(default_factory=Counter)  # stopword hits per language
 
     def signals(self) -> dict:
         return {"chars": self.chars, "words": self.n_words, "stopword_density": round(self.stopword_density, 3),
@@ -93,17 +94,19 @@ def _measure(text: str) -> Block:
     block.separators = sig.separator_count(text)
     block.cue = cue_reason(text, block.n_words, set(tokens))
     block.profile = sig.stopword_profile(tokens)
-    if block.cue is None and block.n_words <= 14 and looks_like_date(text) and date_share(text) >= DATE_SHARE:
+    # (date_share is 0 over 120 characters: no date line is longer)
+    if block.cue is None and block.n_words <= 14 and len(text) <= 120 and date_share(text) >= DATE_SHARE \
+            and looks_like_date(text):
         block.cue = "date_widget" if block.n_words <= 6 and not block.terminal else "dateline"
     return block
 
 
 def page_language(blocks: list[Block]) -> str | None:
     """The language whose stopwords the page's prose uses most (short lines left out)."""
-    total: Counter = Counter()
-    for block in blocks:
-        if block.n_words >= 8 and block.cue is None:
-            total.update(block.profile)
+    # every hit counted in one pass (Counter.elements: each language as often as it hit),
+    # languages in the order they first occur, as adding up the profiles would have it
+    total = Counter(chain.from_iterable(block.profile.elements() for block in blocks
+                                        if block.n_words >= 8 and block.cue is None and block.profile))
     language, _ = sig.guess_language(total)
     return language
 

@@ -197,6 +197,6 @@ class FirstCharAlternation:
 
     def match(self, text: str) -> re.Match | None:
         first = text[:1] if text[:1] in self.by_char else ""
-        held = tuple(find(text) is not None for find in self._finders)
+        held = tuple([find(text) is not None for find in self._finders])
         compiled = self._compiled.get((first, held)) or self._choose(first, held)
         return compiled.match(text)

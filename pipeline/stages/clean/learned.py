@@ -102,23 +102,27 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
             run[k] = j - i
         i = j + 1 if j == i else j
     repeats = Counter(b.norm for b in blocks)
-    split = [b.norm.split() for b in blocks]
-    content = [_content_words(w) for w in split]
+    wanted = set(range(n)) if only is None else set(only)
+    # content words: of the kept blocks (the vocabulary) and of the blocks described
+    split = {i: blocks[i].norm.split() for i in wanted}
+    content = {i: _content_words(split[i] if i in split else blocks[i].norm.split())
+               for i in range(n) if keeps[i] or i in wanted}
     kept_vocabulary: Counter = Counter()
-    for words_of, k in zip(content, keeps, strict=True):
-        if k:
-            kept_vocabulary.update(set(words_of))
+    for i in range(n):
+        if keeps[i]:
+            kept_vocabulary.update(set(content[i]))
     in_two = {w for w, c in kept_vocabulary.items() if c >= 2}  # used by another kept block than one's own
     in_one = {w for w, c in kept_vocabulary.items() if c == 1}
     title_words = set(_content_words(title.lower().split()))
     dates = date_words()
     rows = []
-    before = kept_before = 0
-    comments_seen = 0.0
     window = [0.0] * (n + 1)  # prefix sums of kept chars
     for i in range(n):
         window[i + 1] = window[i] + (chars[i] if keeps[i] else 0)
-    wanted = set(range(n)) if only is None else set(only)
+    before = kept_before = 0
+    comments_seen = 0.0
+    log_n = math.log1p(n)
+    page_kept_share = kept_total / total_chars
     for i, b in enumerate(blocks):
         if i not in wanted:
             before += chars[i]
@@ -128,10 +132,12 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
                 comments_seen = 1.0
             continue
         text = b.text
+        stripped = text.rstrip()
         words = b.n_words or 1
         unspaced = (b.chars - len(text)) / (UNSPACED_CHAR_WEIGHT - 1)  # block_length's weighting undone
         prev_i, next_i = i - 1, i + 1
         lo, hi = max(0, i - 3), min(n, i + 4)
+        words_of = content[i]
         rows.append([
             log_chars[i], (b.n_words), b.stopword_density, (b.own_language_hits),
             (b.language is not None and b.language == language), min(b.language_lead, 10.0),
@@ -139,14 +145,14 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
             (_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, (_CLASSES.get(b.initial_class, 0)),
             (classes[i]), (b.in_main_text), (_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
             (keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words,
-            (text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), (text.rstrip().endswith(":")),
-            (text.rstrip().endswith(("...", "…"))), (text[:1].islower()), ("|" in text),
+            (text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), (stripped.endswith(":")),
+            (stripped.endswith(("...", "…"))), (text[:1].islower()), ("|" in text),
             ("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
             (repeats[b.norm] - 1), ("<" in text and bool(_MARKUP.search(text))),
-            sum(1 for w in split[i] if w in dates) / words,
-            _shared(content[i], in_two, in_one, keeps[i]), len(title_words.intersection(content[i])) / len(title_words)
+            len([w for w in split[i] if w in dates]) / words,
+            _shared(words_of, in_two, in_one, keeps[i]), len(title_words.intersection(words_of)) / len(title_words)
             if title_words else -1.0,
-            i / n, before / total_chars, kept_before / kept_total, math.log1p(n), kept_total / total_chars,
+            i / n, before / total_chars, kept_before / kept_total, log_n, page_kept_share,
             (distance[i]), -1.0 if i < first_kept else (1.0 if i > last_kept else 0.0), comments_seen,
             (run[i]),
             log_chars[prev_i] if prev_i >= 0 else -1.0, (blocks[prev_i].terminal) if prev_i >= 0 else -1.0,

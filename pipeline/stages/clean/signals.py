@@ -4,9 +4,11 @@ the language a block's stopwords point to."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from itertools import chain
 
 from pipeline.text import stopwords, words
 
@@ -26,6 +28,7 @@ UNPUNCTUATED_SENTENCE_CHARS = 40
 UNSPACED_CHAR_WEIGHT = 2.5
 _BULLET = re.compile(r"^\s*([•·▪‣◦●○■□➢►▶✓✔\-–—*+]|\d{1,2}[.)]|[a-z][.)])\s+")
 _SEPARATORS = re.compile(r"\s[|·•›»>/–-]\s|›|»|\|")
+_ANY_SEPARATOR = re.compile(r"[|·•›»>/–-]")  # every separator holds one of these
 _UPPER_START = re.compile(r"^[\W\d_]*[^\W\d_]")
 
 MIN_PROFILE_HITS = 3  # fewer stopword hits than this and a block's language is not guessed
@@ -48,14 +51,12 @@ def stopword_index() -> dict[str, tuple[str, ...]]:
     return {w: tuple(langs) for w, langs in index.items()}
 
 
-def stopword_profile(tokens: list[str]) -> dict[str, int]:
-    """How many of the tokens are stopwords of each language."""
+def stopword_profile(tokens: list[str]) -> Counter:
+    """How many of the tokens are stopwords of each language (in the order the languages
+    first occur)."""
     index = stopword_index()
-    counts: dict[str, int] = {}
-    for languages in [index[t] for t in tokens if t in index]:
-        for language in languages:
-            counts[language] = counts.get(language, 0) + 1
-    return counts
+    hits = [index[t] for t in tokens if t in index]
+    return Counter(chain.from_iterable(hits)) if hits else Counter()
 
 
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
@@ -87,6 +88,8 @@ def is_bullet(text: str) -> bool:
 
 
 def separator_count(text: str) -> int:
+    if _ANY_SEPARATOR.search(text) is None:
+        return 0  # most lines: one scan for the characters instead of the pattern's
     return len(_SEPARATORS.findall(text))
 
 
@@ -121,9 +124,12 @@ def word_count(raw: list[str], unspaced: int) -> int:
     return sum(max(1, len(_UNSPACED.findall(w)) // 2) if _UNSPACED.search(w) else 1 for w in raw)
 
 
+_RAW_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
 def raw_words(text: str) -> list[str]:
     """Word tokens with their case kept (for capitalisation signals)."""
-    return re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", text)
+    return _RAW_WORD.findall(text)
 
 
 __all__ = ["words", "stopword_profile", "guess_language", "ends_sentence", "is_bullet", "is_question",
