@@ -267,6 +267,38 @@ def threshold(block, model) -> float:
     return 2.0 if block.reason in FINAL_REASONS else model.restore_rule_above
 
 
+# HTML: the extractor has chosen the main text from the DOM, and the rules then remove what
+# it let through. The model (trained on text dumps) brings back a block the rules removed when
+# it is at least this sure the block is article text, and would remove one they kept below
+# HTML_REMOVE_BELOW (0: never; no threshold helped on the development split). Both chosen on
+# the development split's HTML pages with bench/clean_html_tune.py.
+HTML_RESTORE_ABOVE = 0.3
+HTML_REMOVE_BELOW = 0.0
+
+
+def apply_html(decision, explain: bool = False, restore_above: float = HTML_RESTORE_ABOVE,
+               remove_below: float = HTML_REMOVE_BELOW) -> None:
+    """The model's second opinion on the rules' decision over an extractor's blocks: the
+    headline and its copies stay as the rules decided."""
+    found = model()
+    blocks = decision.blocks
+    if found is None or not blocks:
+        return
+    scored = [i for i, b in enumerate(blocks) if i != decision.title_index and b.reason not in FINAL_REASONS]
+    if not scored:
+        return
+    for i, row in zip(scored, features(blocks, decision.language, decision.title, only=scored), strict=True):
+        block = blocks[i]
+        probability = found.probability(row)
+        if block.reason is not None and probability >= restore_above:
+            block.reason, block.rule = None, f"model keeps it (the rules said {block.reason})"
+        elif block.reason is None and probability < remove_below:
+            block.reason, block.rule = "boilerplate", "model"
+            if explain:
+                strongest = sorted(found.contributions(row).items(), key=lambda kv: kv[1])[:3]
+                block.rule = "model: " + ", ".join(f"{name} {value:+.2f}" for name, value in strongest)
+
+
 def apply(decision, explain: bool = False) -> None:
     """Let the model decide every block but the headline; removed blocks get a reason and a rule
     that names the model and, with `explain`, its strongest features."""
