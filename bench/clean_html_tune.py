@@ -31,6 +31,8 @@ def scored_pages(folder: Path) -> list[dict]:
     model = learned.model()
     out = []
     for page, gold in pages([folder]):
+        if page.suffix not in (".html", ".htm"):
+            continue
         source = read_document(Document(page.stem, page, "html"))
         extracted = extract(source.text)
         decision = classify(extracted.blocks, from_extractor=extracted.extractor == "trafilatura",
@@ -49,13 +51,15 @@ def scored_pages(folder: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=EXTERNAL)
-    parser.add_argument("--split", default="dev")
+    parser.add_argument("--split", default="dev", help="dev, test, or a folder of HTML pages with gold")
     parser.add_argument("--thresholds", default="0,0.01,0.02,0.03,0.05,0.08,0.1,0.15,0.2,0.3")
     parser.add_argument("--restore", default="0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.01",
                         help="thresholds above which a block the rules removed comes back")
     parser.add_argument("--show", type=float, help="list the blocks removed at this threshold")
     args = parser.parse_args()
-    found = scored_pages(args.corpus / args.split / "html")
+    # a folder of pages with gold, or a split of the corpus
+    folder = Path(args.split) if Path(args.split).is_dir() else args.corpus / args.split / "html"
+    found = [p for p in scored_pages(folder) if p["kept"] or p["removed"]]
     print(f"{args.split}: {len(found)} HTML pages")
     for t in (float(x) for x in args.thresholds.split(",")):
         scores = [prf(join_paragraphs([text for text, p in page["kept"] if p >= t]), page["gold"]) for page in found]

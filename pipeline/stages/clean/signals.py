@@ -35,10 +35,33 @@ MIN_PROFILE_HITS = 3  # fewer stopword hits than this and a block's language is 
 FOREIGN_RATIO = 2.0  # another language's stopwords must outnumber the page's by this much
 
 
+def _stopword_folders():
+    """The shared stoplists (pipeline/resources/stopwords) and clean's own for the languages
+    those lack (pipeline/resources/clean/stopwords, written by bench/clean_stoplists.py)."""
+    base = resources.files("pipeline.resources")
+    return base.joinpath("stopwords"), base.joinpath("clean").joinpath("stopwords")
+
+
 @cache
 def stopword_languages() -> tuple[str, ...]:
-    folder = resources.files("pipeline.resources").joinpath("stopwords")
-    return tuple(sorted(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".txt")))
+    found = set()
+    for folder in _stopword_folders():
+        if folder.is_dir():
+            found.update(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".txt"))
+    return tuple(sorted(found))
+
+
+@cache
+def clean_stopwords(language: str) -> frozenset[str]:
+    """A language's stopwords for clean: the shared list, else clean's own."""
+    found = stopwords(language)
+    if found:
+        return found
+    path = _stopword_folders()[1].joinpath(f"{language}.txt")
+    if not path.is_file():
+        return frozenset()
+    lines = path.read_text("utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
 
 
 @cache
@@ -46,7 +69,7 @@ def stopword_index() -> dict[str, tuple[str, ...]]:
     """word -> the languages whose stopword list holds it."""
     index: dict[str, list[str]] = {}
     for language in stopword_languages():
-        for word in stopwords(language):
+        for word in clean_stopwords(language):
             index.setdefault(word, []).append(language)
     return {w: tuple(langs) for w, langs in index.items()}
 
