@@ -43,10 +43,13 @@ def records(paths: list[Path]) -> dict[str, dict]:
     for path in paths:
         fmt = "html" if path.suffix in (".html", ".htm") else "text"
         source = read_document(Document(path.stem, path, fmt))
+        # the same key and path wherever the checkout lies (two checkouts compare)
+        key = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else (
+            f"seeds/{path.name}" if path.is_relative_to(SEEDS) else str(path))
         for label, stage in (("plain", plain), ("explain", explained)):
-            record = stage.clean(path.stem, str(path), source).to_dict()
+            record = stage.clean(path.stem, key, source).to_dict()
             record.pop("timings", None)
-            out[f"{path}:{label}"] = record
+            out[f"{key}:{label}"] = record
     return out
 
 

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from functools import cache
 from importlib import resources
+from itertools import accumulate
 
 from pipeline.deadline import paused
 from pipeline.stages.clean.cues import REASONS, date_words
@@ -95,40 +96,21 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
     last_kept = kept_index[-1] if kept_index else -1
     # runs of short lines without a sentence end: menus and lists of linked titles
     short = [_is_short_link(b) for b in blocks]
-    run = [0] * n
-    i = 0
-    while i < n:
-        j = i
-        while j < n and short[j]:
-            j += 1
-        for k in range(i, j):
-            run[k] = j - i
-        i = j + 1 if j == i else j
+    run = _runs(short)
     # prefix sums over the page: short link-like lines, sentences
-    short_sum = [0] * (n + 1)
-    sentence_sum = [0] * (n + 1)
-    for i, b in enumerate(blocks):
-        short_sum[i + 1] = short_sum[i] + short[i]
-        sentence_sum[i + 1] = sentence_sum[i] + (b.terminal and b.n_words >= 6)
-    # the run of blocks the rules keep that this block sits in (0 for a removed block)
-    kept_run = [0] * n
-    i = 0
-    while i < n:
-        j = i
-        while j < n and keeps[j]:
-            j += 1
-        for k in range(i, j):
-            kept_run[k] = j - i
-        i = j + 1 if j == i else j
+    short_sum = [0, *accumulate(short)]
+    sentence = [b.terminal and b.n_words >= 6 for b in blocks]
+    sentence_sum = [0, *accumulate(sentence)]
+    kept_run = _runs(keeps)  # the run of blocks the rules keep that this block sits in (0: removed)
     # runs of neighbours of about the same length and punctuation (captions, teasers, list items)
+    terminal = [b.terminal for b in blocks]
     similar = [0] * n
     i = 0
     while i < n:
         j = i + 1
-        while j < n and blocks[j].terminal == blocks[i].terminal and 0.5 <= (chars[j] + 1) / (chars[j - 1] + 1) <= 2:
+        while j < n and terminal[j] == terminal[i] and 0.5 <= (chars[j] + 1) / (chars[j - 1] + 1) <= 2:
             j += 1
-        for k in range(i, j):
-            similar[k] = j - i
+        similar[i:j] = [j - i] * (j - i)
         i = j
     kept_blocks = [b for b, k in zip(blocks, keeps, strict=True) if k]
     kept_density = sum(b.stopword_density * b.chars for b in kept_blocks) / kept_total if kept_blocks else 0.0
@@ -196,7 +178,7 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
             (keeps[i - 2]) if i >= 2 else -1.0, (keeps[i + 2]) if i + 2 < n else -1.0,
             math.log1p(window[hi] - window[lo] - (chars[i] if keeps[i] else 0)),
             (short_sum[wide_hi] - short_sum[wide_lo] - short[i]) / max(1, wide_hi - wide_lo - 1),
-            (sentence_sum[hi] - sentence_sum[lo] - (b.terminal and b.n_words >= 6)) / max(1, hi - lo - 1),
+            (sentence_sum[hi] - sentence_sum[lo] - sentence[i]) / max(1, hi - lo - 1),
             (prev_i >= 0 and blocks[prev_i].heading_like and next_i < n and blocks[next_i].heading_like),
             kept_run[i], similar[i],
             b.stopword_density - kept_density if kept_blocks else -1.0,
@@ -208,6 +190,22 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
         if b.cue == "comments" and kept_before > 0.5 * kept_total:
             comments_seen = 1.0
     return rows
+
+
+def _runs(flags: list[bool]) -> list[int]:
+    """For each position, the length of the run of true flags it sits in (0 where false)."""
+    out = [0] * len(flags)
+    i, n = 0, len(flags)
+    while i < n:
+        if not flags[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and flags[j]:
+            j += 1
+        out[i:j] = [j - i] * (j - i)
+        i = j
+    return out
 
 
 def _shared(words_of: list[str], in_two: set[str], in_one: set[str], kept: bool) -> float:

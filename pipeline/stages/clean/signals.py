@@ -83,15 +83,15 @@ def stopword_profile(tokens: list[str]) -> Counter:
 
 
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
-    """The language with most stopword hits and its lead over the next one (hits ratio)."""
-    best, hits, second = None, 0, 0
-    for language, count in profile.items():
-        if count > hits:
-            best, hits, second = language, count, hits
-        elif count > second:
-            second = count
+    """The language with most stopword hits (the first of equals) and its lead over the next
+    one (hits ratio)."""
+    if not profile:
+        return None, 0.0
+    best = max(profile, key=profile.__getitem__)
+    hits = profile[best]
     if hits < MIN_PROFILE_HITS:
         return None, 0.0
+    second = sorted(profile.values())[-2] if len(profile) > 1 else 0
     return best, hits / max(1, second)
 
 
