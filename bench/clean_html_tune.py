@@ -1,4 +1,4 @@
-"""Choose how sure the block model must be before it removes a block trafilatura kept (HTML).
+"""How sure the block model must be before it changes the rules' decision over trafilatura's blocks.
 
 For every HTML page of a split of the real-page corpus (bench/clean_corpus.py), the page
 goes through trafilatura and the rules as in the clean stage; the model scores each kept
@@ -37,7 +37,6 @@ def scored_pages(folder: Path) -> list[dict]:
         extracted = extract(source.text)
         decision = classify(extracted.blocks, from_extractor=extracted.extractor == "trafilatura",
                             known_title=extracted.title, known_author=extracted.metadata.get("author", ""))
-        # (the rules' decision alone: learned.apply_html is what the thresholds below choose for)
         blocks = decision.blocks
         scored = [i for i, b in enumerate(blocks) if i != decision.title_index and b.reason not in learned.FINAL_REASONS]
         rows = learned.features(blocks, decision.language, decision.title, only=scored) if scored else []

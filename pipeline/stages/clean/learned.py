@@ -271,9 +271,9 @@ def _tree_source(node: dict, depth: int) -> list[str]:
 
 
 @cache
-def model() -> Model | None:
+def model(name: str = MODEL_FILE) -> Model | None:
     """The shipped model, or None where it is missing (the rules decide alone then)."""
-    path = resources.files("pipeline.resources").joinpath("clean", MODEL_FILE)
+    path = resources.files("pipeline.resources").joinpath("clean", name)
     if not path.is_file():
         return None
     with paused():  # loaded once for every page: not the first page's time
@@ -305,39 +305,13 @@ def threshold(block, model) -> float:
     return 2.0 if block.reason in FINAL_REASONS else model.restore_rule_above
 
 
-# HTML: the extractor has chosen the main text from the DOM, and the rules then remove what
-# it let through. The model could bring back a block the rules removed when it is at least
-# HTML_RESTORE_ABOVE sure the block is article text, and remove one they kept below
-# HTML_REMOVE_BELOW. Measured with bench/clean_html_tune.py, both are off: removing helps at
-# no threshold on the development split; restoring at 0.3 gains 0.003 F1 there but brings
-# back cookie banners, FAQ blocks and "Read more" lines on the project's own pages (the
-# model learnt on text dumps, where such lines look otherwise), and at 0.9, where those stay
-# out, it changes 8 blocks of 195 pages.
-HTML_RESTORE_ABOVE = 2.0
-HTML_REMOVE_BELOW = 0.0
-
-
-def apply_html(decision, explain: bool = False, restore_above: float = HTML_RESTORE_ABOVE,
-               remove_below: float = HTML_REMOVE_BELOW) -> None:
-    """The model's second opinion on the rules' decision over an extractor's blocks: the
-    headline and its copies stay as the rules decided."""
-    found = model()
-    blocks = decision.blocks
-    if found is None or not blocks or (restore_above > 1.0 and remove_below <= 0.0):
-        return
-    scored = [i for i, b in enumerate(blocks) if i != decision.title_index and b.reason not in FINAL_REASONS]
-    if not scored:
-        return
-    for i, row in zip(scored, features(blocks, decision.language, decision.title, only=scored), strict=True):
-        block = blocks[i]
-        probability = found.probability(row)
-        if block.reason is not None and probability >= restore_above:
-            block.reason, block.rule = None, f"model keeps it (the rules said {block.reason})"
-        elif block.reason is None and probability < remove_below:
-            block.reason, block.rule = "boilerplate", "model"
-            if explain:
-                strongest = sorted(found.contributions(row).items(), key=lambda kv: kv[1])[:3]
-                block.rule = "model: " + ", ".join(f"{name} {value:+.2f}" for name, value in strongest)
+# HTML pages get no second opinion: trafilatura has chosen the main text from the DOM and
+# the rules remove what it let through. Measured on the development split (bench/
+# clean_html_tune.py with this model, bench/train_clean_model.py --html --cv-only for one
+# trained on trafilatura's blocks): removing a block trafilatura kept helps at no threshold;
+# restoring what the rules removed gains 0.002-0.003 F1 there, but only at thresholds that
+# bring back cookie banners, FAQ blocks or "Read more" lines on the project's own pages;
+# where those stay out the gain is 0.001.
 
 
 def apply(decision, explain: bool = False) -> None:

@@ -77,8 +77,6 @@ class CleanStage(Stage):
             extractor = page.extractor
             decision = classify(page.blocks, from_extractor=extractor == "trafilatura", known_title=page.title,
                                 known_author=page.metadata.get("author", ""))
-            if extractor == "trafilatura":
-                learned.apply_html(decision, explain=self.explain)  # the block model's second opinion
             record.declared_language = page.declared_language
             record.url = page.url
             record.metadata = dict(page.metadata)
