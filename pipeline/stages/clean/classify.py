@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain
 
 from pipeline.stages.clean import signals as sig
 from pipeline.stages.clean.cues import cue_reason, date_share, looks_like_date, section_words
@@ -103,10 +102,12 @@ def _measure(text: str) -> Block:
 
 def page_language(blocks: list[Block]) -> str | None:
     """The language whose stopwords the page's prose uses most (short lines left out)."""
-    # every hit counted in one pass (Counter.elements: each language as often as it hit),
-    # languages in the order they first occur, as adding up the profiles would have it
-    total = Counter(chain.from_iterable(block.profile.elements() for block in blocks
-                                        if block.n_words >= 8 and block.cue is None and block.profile))
+    total: dict[str, int] = {}  # languages in the order they first occur
+    add = total.get
+    for block in blocks:
+        if block.n_words >= 8 and block.cue is None:
+            for language, hits in block.profile.items():
+                total[language] = add(language, 0) + hits
     language, _ = sig.guess_language(total)
     return language
 
