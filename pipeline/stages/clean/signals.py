@@ -43,9 +43,10 @@ def _stopword_folders():
 
 
 @cache
-def stopword_languages() -> tuple[str, ...]:
+def stopword_languages(extended: bool = False) -> tuple[str, ...]:
+    """The languages with a stoplist: the shared ones, and with `extended` clean's own too."""
     found = set()
-    for folder in _stopword_folders():
+    for folder in _stopword_folders()[:2 if extended else 1]:
         if folder.is_dir():
             found.update(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".txt"))
     return tuple(sorted(found))
@@ -65,19 +66,20 @@ def clean_stopwords(language: str) -> frozenset[str]:
 
 
 @cache
-def stopword_index() -> dict[str, tuple[str, ...]]:
-    """word -> the languages whose stopword list holds it."""
+def stopword_index(extended: bool = False) -> dict[str, tuple[str, ...]]:
+    """word -> the languages whose stopword list holds it (the shared lists; with `extended`
+    clean's own lists as well)."""
     index: dict[str, list[str]] = {}
-    for language in stopword_languages():
+    for language in stopword_languages(extended):
         for word in clean_stopwords(language):
             index.setdefault(word, []).append(language)
     return {w: tuple(langs) for w, langs in index.items()}
 
 
-def stopword_profile(tokens: list[str]) -> Counter:
+def stopword_profile(tokens: list[str], extended: bool = False) -> Counter:
     """How many of the tokens are stopwords of each language (in the order the languages
     first occur)."""
-    index = stopword_index()
+    index = stopword_index(extended)
     hits = [index[t] for t in tokens if t in index]
     return Counter(chain.from_iterable(hits)) if hits else Counter()
 
