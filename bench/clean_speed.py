@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import Config  # noqa: E402
+from pipeline.errors import InputError  # noqa: E402
 from pipeline.inputs import SourceText  # noqa: E402
 from pipeline.stages.base import StageContext  # noqa: E402
 from pipeline.stages.clean.stage import CleanStage  # noqa: E402
@@ -81,14 +82,20 @@ def main() -> None:
     big = "\n".join([text] * repeats)
     big_source = source(big)
     started, started_cpu = time.perf_counter(), time.process_time()
-    record = stage.clean("big", "big", big_source)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    print(f"one {big_source.size / 2**20:.1f} MB dump with line breaks: {seconds:.2f} s (CPU {cpu:.2f} s), "
-          f"{record.report['blocks']} blocks, status {record.status}, "
-          f"peak RSS {peak_rss_mb():.0f} MB (before: {base_rss:.0f} MB)")
+    try:
+        record = stage.clean("big", "big", big_source)
+    except InputError as exc:  # over clean's line limit: refused at once, by design
+        seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        print(f"one {big_source.size / 2**20:.1f} MB dump with line breaks: refused ({exc.code}) in {seconds:.2f} s")
+    else:
+        seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+        print(f"one {big_source.size / 2**20:.1f} MB dump with line breaks: {seconds:.2f} s (CPU {cpu:.2f} s), "
+              f"{record.report['blocks']} blocks, status {record.status}, "
+              f"peak RSS {peak_rss_mb():.0f} MB (before: {base_rss:.0f} MB)")
+        del record
 
     one_line = source(" ".join(big.split("\n")))
-    del big, big_source, record
+    del big, big_source
     started, started_cpu = time.perf_counter(), time.process_time()
     record = stage.clean("line", "line", one_line)
     seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu

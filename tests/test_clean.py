@@ -619,3 +619,23 @@ def test_model_removals_name_the_model_and_its_strongest_features(tmp_path):
         assert row["decision"] == "remove" and row["reason"]
         if row["rule"] != "model":
             assert any(name in row["rule"] for name in learned.FEATURES)
+
+
+def test_first_character_buckets_find_what_the_whole_alternation_finds():
+    from pipeline.stages.clean.firstchar import FirstCharAlternation
+
+    patterns = [("a", r"\(?(edited|e-?mail) by\b.*$"), ("a", r"stand\s*:?.{0,20}\d"), ("b", r"[^.!?]{1,9}\s[›»]"),
+                ("c", r"\d+\s*min read$"), ("d", r"(?-i:Foto)\b"), ("e", r"(x)?"), ("f", r"ſtop|kelvin"),
+                ("g", r"[\w'’.&-]+( \w+){0,2}\s*[|·•]\s*\w+$")]
+    whole = re.compile("|".join(f"(?P<{n}{i}>{p})" for i, (n, p) in enumerate(patterns)), re.IGNORECASE)
+    split = FirstCharAlternation(patterns)
+    texts = ["Edited by A. Reporter", "(email by x)", "Email by me", "Standard Fixed 13%", "stand: 12", "News › World",
+             "5 min read", "foto", "Foto di", "STOP", "Kelvin", "\u212aelvin", "Home | Sport | Culture", "", "zzz",
+             "Écrit par", "ａ"]
+    for text in texts:
+        expected, found = whole.match(text), split.match(text)
+        assert (expected is None) == (found is None), text
+        if expected:
+            first = next(n[0] for n, v in expected.groupdict().items() if v is not None)
+            assert next(n for n, v in found.groupdict().items() if v is not None) == first, text
+            assert expected.group(0) == found.group(0), text

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from pipeline.stages.clean.firstchar import FirstCharAlternation
+
 # The order in which reasons are tried: the first whose cue matches names the block.
 REASONS = ("cookie_consent", "subscription", "newsletter", "editorial_note", "legal", "footer", "seo_faq",
            "comments", "tags", "share", "navigation", "recommendations", "related_links", "advertisement", "caption", "byline",
@@ -258,18 +260,46 @@ def _line_cue_openers() -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(words), tuple(sorted(prefixes))
 
 
-@cache
-def _any_line_plain() -> re.Pattern:
-    """The whole-line cues that start with plain text, all reasons at once."""
-    patterns = [c.line.pattern for c in reason_cues() if c.line]
-    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x", re.IGNORECASE)
+def _line_entries(plain: bool) -> list[tuple[str, str]]:
+    """(group name r<place in reason_cues()>, pattern) for every whole-line cue that starts
+    with plain text (or, not `plain`, with a construct), in REASONS order."""
+    entries = []
+    for rank, patterns in enumerate(merged_cues().values()):
+        for pattern in patterns:
+            if pattern.startswith("^") and (_line_openers(pattern[1:]) is not None) == plain:
+                entries.append((f"r{rank}", pattern[1:]))
+    return entries
 
 
 @cache
-def _any_line_always() -> re.Pattern:
+def _any_line_plain() -> FirstCharAlternation:
+    """The whole-line cues that start with plain text, all reasons at once: a match's named
+    group is the first reason that matches."""
+    return FirstCharAlternation(_line_entries(plain=True))
+
+
+@cache
+def _any_line_always() -> FirstCharAlternation:
     """The whole-line cues that start with a construct, all reasons at once."""
-    patterns = [c.line_always.pattern for c in reason_cues() if c.line_always]
-    return re.compile("|".join(f"(?:{p})" for p in patterns) or r"(?!x)x", re.IGNORECASE)
+    return FirstCharAlternation(_line_entries(plain=False))
+
+
+def _matched_rank(match: re.Match | None) -> int:
+    """The place (in reason_cues()) of the reason a named alternation matched; a large number for none."""
+    if match is None:
+        return NO_RANK
+    for name, value in match.groupdict().items():
+        if value is not None:
+            return int(name[1:])
+    return NO_RANK
+
+
+NO_RANK = 1 << 30
+
+
+@cache
+def _reason_ranks() -> dict[str, int]:
+    return {cues.reason: rank for rank, cues in enumerate(reason_cues())}
 
 
 def _may_open_a_line_cue(lowered: str, first_word: str) -> bool:
@@ -309,6 +339,9 @@ def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str |
     """The removal reason whose cue phrase the block carries, or None.
 
     `tokens`: the block's lower-case words, when the caller has them already.
+    The first reason (in REASONS order) with a matching cue wins: the whole-line cues of all
+    reasons are tried in one match each, and a floating cue only for the reasons before the
+    first whole-line match.
     """
     long_block = len(text) > MAX_CUE_CHARS
     lowered = text.lower()
@@ -325,15 +358,36 @@ def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str |
             candidates.update(ranks)
     first = _WORD.match(lowered)
     maybe_line = _may_open_a_line_cue(lowered, first.group(0) if first else "")
-    if not (candidates or maybe_line or _any_line_always().match(text)):
+    line_rank = min(_matched_rank(_any_line_plain().match(text)) if maybe_line else NO_RANK,
+                    _matched_rank(_any_line_always().match(text)))
+    if not candidates and line_rank == NO_RANK:
         return None  # most article paragraphs stop here
-    if maybe_line and not _any_line_plain().match(text):
-        maybe_line = False
+    all_cues = reason_cues()
+    if line_rank != NO_RANK and _skipped(all_cues[line_rank].reason, long_block, n_words):
+        return _cue_reason_in_order(text, n_words, long_block, maybe_line, candidates)
+    ranks = _reason_ranks()
+    for rank in sorted(candidates):
+        _, reason, pattern = index.patterns[rank]
+        if ranks[reason] >= line_rank:
+            break  # a reason's whole-line cues are tried before its floating ones
+        if not _skipped(reason, long_block, n_words) and pattern.search(text):
+            return reason
+    return all_cues[line_rank].reason if line_rank != NO_RANK else None
+
+
+def _skipped(reason: str, long_block: bool, n_words: int) -> bool:
+    """A long block is only ever a cookie banner; a byline is short."""
+    return (long_block and reason != "cookie_consent") or (reason == "byline" and n_words > MAX_BYLINE_WORDS)
+
+
+def _cue_reason_in_order(text: str, n_words: int, long_block: bool, maybe_line: bool, candidates: set[int]) -> str | None:
+    """cue_reason the long way, reason by reason: where the first whole-line match is a reason
+    this block cannot have, a later one may still match."""
+    index = cue_index()
     floating = sorted(candidates)
     position = 0
     for cues in reason_cues():
-        skip = (long_block and cues.reason != "cookie_consent") or (
-            cues.reason == "byline" and n_words > MAX_BYLINE_WORDS)
+        skip = _skipped(cues.reason, long_block, n_words)
         if not skip and ((maybe_line and cues.line and cues.line.match(text))
                          or (cues.line_always and cues.line_always.match(text))):
             return cues.reason

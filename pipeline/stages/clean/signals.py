@@ -4,9 +4,11 @@ the language a block's stopwords point to."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from itertools import chain
 
 from pipeline.text import stopwords, words
 
@@ -26,48 +28,72 @@ UNPUNCTUATED_SENTENCE_CHARS = 40
 UNSPACED_CHAR_WEIGHT = 2.5
 _BULLET = re.compile(r"^\s*([•·▪‣◦●○■□➢►▶✓✔\-–—*+]|\d{1,2}[.)]|[a-z][.)])\s+")
 _SEPARATORS = re.compile(r"\s[|·•›»>/–-]\s|›|»|\|")
+_ANY_SEPARATOR = re.compile(r"[|·•›»>/–-]")  # every separator holds one of these
 _UPPER_START = re.compile(r"^[\W\d_]*[^\W\d_]")
 
 MIN_PROFILE_HITS = 3  # fewer stopword hits than this and a block's language is not guessed
 FOREIGN_RATIO = 2.0  # another language's stopwords must outnumber the page's by this much
 
 
-@cache
-def stopword_languages() -> tuple[str, ...]:
-    folder = resources.files("pipeline.resources").joinpath("stopwords")
-    return tuple(sorted(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".txt")))
+def _stopword_folders():
+    """The shared stoplists (pipeline/resources/stopwords) and clean's own for the languages
+    those lack (pipeline/resources/clean/stopwords, written by bench/clean_stoplists.py)."""
+    base = resources.files("pipeline.resources")
+    return base.joinpath("stopwords"), base.joinpath("clean").joinpath("stopwords")
 
 
 @cache
-def stopword_index() -> dict[str, tuple[str, ...]]:
-    """word -> the languages whose stopword list holds it."""
+def stopword_languages(extended: bool = False) -> tuple[str, ...]:
+    """The languages with a stoplist: the shared ones, and with `extended` clean's own too."""
+    found = set()
+    for folder in _stopword_folders()[:2 if extended else 1]:
+        if folder.is_dir():
+            found.update(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".txt"))
+    return tuple(sorted(found))
+
+
+@cache
+def clean_stopwords(language: str) -> frozenset[str]:
+    """A language's stopwords for clean: the shared list, else clean's own."""
+    found = stopwords(language)
+    if found:
+        return found
+    path = _stopword_folders()[1].joinpath(f"{language}.txt")
+    if not path.is_file():
+        return frozenset()
+    lines = path.read_text("utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+@cache
+def stopword_index(extended: bool = False) -> dict[str, tuple[str, ...]]:
+    """word -> the languages whose stopword list holds it (the shared lists; with `extended`
+    clean's own lists as well)."""
     index: dict[str, list[str]] = {}
-    for language in stopword_languages():
-        for word in stopwords(language):
+    for language in stopword_languages(extended):
+        for word in clean_stopwords(language):
             index.setdefault(word, []).append(language)
     return {w: tuple(langs) for w, langs in index.items()}
 
 
-def stopword_profile(tokens: list[str]) -> dict[str, int]:
-    """How many of the tokens are stopwords of each language."""
-    index = stopword_index()
-    counts: dict[str, int] = {}
-    for languages in [index[t] for t in tokens if t in index]:
-        for language in languages:
-            counts[language] = counts.get(language, 0) + 1
-    return counts
+def stopword_profile(tokens: list[str], extended: bool = False) -> Counter:
+    """How many of the tokens are stopwords of each language (in the order the languages
+    first occur)."""
+    index = stopword_index(extended)
+    hits = [index[t] for t in tokens if t in index]
+    return Counter(chain.from_iterable(hits)) if hits else Counter()
 
 
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
-    """The language with most stopword hits and its lead over the next one (hits ratio)."""
-    best, hits, second = None, 0, 0
-    for language, count in profile.items():
-        if count > hits:
-            best, hits, second = language, count, hits
-        elif count > second:
-            second = count
+    """The language with most stopword hits (the first of equals) and its lead over the next
+    one (hits ratio)."""
+    if not profile:
+        return None, 0.0
+    best = max(profile, key=profile.__getitem__)
+    hits = profile[best]
     if hits < MIN_PROFILE_HITS:
         return None, 0.0
+    second = sorted(profile.values())[-2] if len(profile) > 1 else 0
     return best, hits / max(1, second)
 
 
@@ -87,6 +113,8 @@ def is_bullet(text: str) -> bool:
 
 
 def separator_count(text: str) -> int:
+    if _ANY_SEPARATOR.search(text) is None:
+        return 0  # most lines: one scan for the characters instead of the pattern's
     return len(_SEPARATORS.findall(text))
 
 
@@ -121,9 +149,12 @@ def word_count(raw: list[str], unspaced: int) -> int:
     return sum(max(1, len(_UNSPACED.findall(w)) // 2) if _UNSPACED.search(w) else 1 for w in raw)
 
 
+_RAW_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
 def raw_words(text: str) -> list[str]:
     """Word tokens with their case kept (for capitalisation signals)."""
-    return re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", text)
+    return _RAW_WORD.findall(text)
 
 
 __all__ = ["words", "stopword_profile", "guess_language", "ends_sentence", "is_bullet", "is_question",

@@ -1,0 +1,202 @@
+"""Which ASCII characters a regular expression's match can start with, read from Python's
+own parse of the pattern: a big alternation of whole-line cues, tried with `match`, need
+only try the alternatives that can start with the line's first character.
+
+The sets are conservative (a character is left out only where no match can start with it),
+so a bucketed alternation finds exactly what the whole one finds.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+try:  # Python 3.11+
+    from re import _constants as _c
+    from re import _parser as _p
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _p  # type: ignore[no-redef]
+
+ASCII = frozenset(chr(i) for i in range(128))
+_REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)}
+_ZERO_WIDTH = {_c.AT, _c.ASSERT, _c.ASSERT_NOT}  # anchors and lookarounds only narrow a match
+
+
+def _category(category, char: str) -> bool:
+    if category in (_c.CATEGORY_DIGIT, _c.CATEGORY_UNI_DIGIT):
+        return char.isdigit()
+    if category in (_c.CATEGORY_NOT_DIGIT, _c.CATEGORY_UNI_NOT_DIGIT):
+        return not char.isdigit()
+    if category in (_c.CATEGORY_SPACE, _c.CATEGORY_UNI_SPACE):
+        return char.isspace()
+    if category in (_c.CATEGORY_NOT_SPACE, _c.CATEGORY_UNI_NOT_SPACE):
+        return not char.isspace()
+    if category in (_c.CATEGORY_WORD, _c.CATEGORY_UNI_WORD):
+        return char.isalnum() or char == "_"
+    if category in (_c.CATEGORY_NOT_WORD, _c.CATEGORY_UNI_NOT_WORD):
+        return not (char.isalnum() or char == "_")
+    return True  # anything else: assume it may match
+
+
+def _forms(char: str, ignore_case: bool) -> set[str]:
+    return {char, char.lower(), char.upper()} if ignore_case else {char}
+
+
+def _literal(code: int, ignore_case: bool) -> frozenset[str]:
+    target = chr(code)
+    if not ignore_case:
+        return frozenset({target}) & ASCII
+    return frozenset(c for c in ASCII if c.lower() == target.lower() or c.upper() == target.upper())
+
+
+def _in(items, ignore_case: bool) -> frozenset[str]:
+    negate = bool(items) and items[0][0] == _c.NEGATE
+    found = set()
+    for char in ASCII:
+        hit = False
+        for op, av in items:
+            if op == _c.LITERAL:
+                hit = char in _literal(av, ignore_case)
+            elif op == _c.RANGE:
+                low, high = av
+                if ignore_case and high > 127:
+                    hit = True  # a range reaching past ASCII may hold a case form of any letter
+                else:
+                    hit = any(low <= ord(form) <= high for form in _forms(char, ignore_case))
+            elif op == _c.CATEGORY:
+                hit = _category(av, char)
+            elif op == _c.NEGATE:
+                continue
+            else:
+                hit = True
+            if hit:
+                break
+        if hit != negate or (negate and ignore_case):
+            found.add(char)  # a negated class under IGNORECASE: kept whole, to be safe
+    return frozenset(found)
+
+
+def _first(items, ignore_case: bool) -> tuple[frozenset[str], bool]:
+    """(ASCII characters a match of this sequence can start with, whether it can match empty)."""
+    found: set[str] = set()
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        if op == _c.LITERAL:
+            return frozenset(found | _literal(av, ignore_case)), False
+        if op == _c.IN:
+            return frozenset(found | _in(av, ignore_case)), False
+        if op in (_c.NOT_LITERAL, _c.ANY):
+            return ASCII, False
+        if op == _c.SUBPATTERN:
+            add, remove = av[1], av[2]
+            case = (ignore_case or bool(add & re.IGNORECASE)) and not (remove & re.IGNORECASE)
+            first, empty = _first(av[3], case)
+        elif op == _c.BRANCH:
+            first, empty = frozenset(), False
+            for branch in av[1]:
+                branch_first, branch_empty = _first(branch, ignore_case)
+                first, empty = first | branch_first, empty or branch_empty
+        elif op in _REPEATS:
+            low, _, body = av
+            first, empty = _first(body, ignore_case)
+            empty = empty or low == 0
+        elif op == getattr(_c, "ATOMIC_GROUP", None):
+            first, empty = _first(av, ignore_case)
+        else:  # group references, conditionals: anything
+            return ASCII, False
+        found |= first
+        if not empty:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+@cache
+def first_ascii(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str]:
+    """The ASCII characters a match of `pattern` (tried with `match`) can start with; every
+    ASCII character where the pattern can match the empty string."""
+    parsed = _p.parse(pattern, flags)
+    first, empty = _first(list(parsed), bool(flags & re.IGNORECASE))
+    return ASCII if empty else first
+
+
+def _uncased_set(op, av) -> frozenset[str] | None:
+    """The characters of a literal or a plain class when none of them has a case (symbols,
+    punctuation): matched the same way with or without IGNORECASE."""
+    if op == _c.LITERAL:
+        chars = [chr(av)]
+    elif op == _c.IN and all(item_op == _c.LITERAL for item_op, _ in av):
+        chars = [chr(item_av) for _, item_av in av]
+    else:
+        return None
+    return frozenset(chars) if all(c.lower() == c.upper() == c for c in chars) else None
+
+
+def _required(items) -> frozenset[str] | None:
+    """A set of characters every match of this sequence contains one of (the smallest found),
+    or None."""
+    best = None
+    for op, av in items:
+        found = _uncased_set(op, av)
+        if found is None and op == _c.SUBPATTERN:
+            found = _required(av[3])
+        elif found is None and op in _REPEATS and av[0] >= 1:
+            found = _required(av[2])
+        elif found is None and op == _c.BRANCH:
+            branches = [_required(branch) for branch in av[1]]
+            found = None if any(b is None for b in branches) else frozenset().union(*branches)
+        if found is not None and (best is None or len(found) < len(best)):
+            best = found
+    return best
+
+
+@cache
+def required_chars(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] | None:
+    """Characters without case one of which every match of `pattern` contains, or None."""
+    return _required(list(_p.parse(pattern, flags)))
+
+
+class FirstCharAlternation:
+    """A named alternation split by first character: `match(text)` tries only the alternatives
+    that can start with text's first character (all of them when it is not ASCII), and of
+    those only the ones whose required characters (a breadcrumb's "›", a menu's "|") the
+    text holds."""
+
+    def __init__(self, patterns: list[tuple[str, str]]):
+        # patterns: (group name, pattern), in the order the alternation tries them; a name's
+        # patterns stand next to each other
+        self.patterns = patterns
+        everything = tuple(range(len(patterns)))
+        starts = [first_ascii(p) for _, p in patterns]
+        self.by_char = {char: tuple(i for i, s in enumerate(starts) if char in s) for char in ASCII}
+        self.everything = everything
+        # Required sets worth testing: a space is in nearly every line, so it gates nothing.
+        required = {i: r for i, (_, p) in enumerate(patterns) if (r := required_chars(p)) is not None and " " not in r}
+        self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
+        self.gated = {i: self.gates.index(r) for i, r in required.items()}
+        self._finders = tuple(re.compile("[" + "".join(re.escape(c) for c in sorted(r)) + "]").search for r in self.gates)
+        self._compiled: dict[tuple, re.Pattern] = {}
+        self._by_choice: dict[tuple[int, ...], re.Pattern] = {}
+
+    def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
+        groups: dict[str, list[str]] = {}  # one group a name, its patterns in order
+        for i in chosen:
+            name, pattern = self.patterns[i]
+            groups.setdefault(name, []).append(f"(?:{pattern})")
+        body = "|".join(f"(?P<{name}>{'|'.join(parts)})" for name, parts in groups.items())
+        return re.compile(body or r"(?!x)x", re.IGNORECASE)
+
+    def _choose(self, first: str, held: tuple[bool, ...]) -> re.Pattern:
+        chosen = tuple(i for i in self.by_char.get(first, self.everything) if i not in self.gated or held[self.gated[i]])
+        compiled = self._by_choice.get(chosen)
+        if compiled is None:
+            compiled = self._by_choice[chosen] = self._compile(chosen)
+        self._compiled[first, held] = compiled
+        return compiled
+
+    def match(self, text: str) -> re.Match | None:
+        first = text[:1] if text[:1] in self.by_char else ""
+        held = tuple([find(text) is not None for find in self._finders])
+        compiled = self._compiled.get((first, held)) or self._choose(first, held)
+        return compiled.match(text)
