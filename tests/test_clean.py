@@ -639,3 +639,15 @@ def test_first_character_buckets_find_what_the_whole_alternation_finds():
             first = next(n[0] for n, v in expected.groupdict().items() if v is not None)
             assert next(n for n, v in found.groupdict().items() if v is not None) == first, text
             assert expected.group(0) == found.group(0), text
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("Email", "share"),                            # e-?mail: the hyphen is optional
+    ("Quelle: dpa", "editorial_note"),             # \(?quelle: the bracket is optional
+    ("Edited by Jane Doe", "editorial_note"),
+    ("(Reporting by Jane Doe; editing by John Roe)", "editorial_note"),
+])
+def test_a_whole_line_cue_with_an_optional_opener_is_tried(line, reason):
+    from pipeline.stages.clean.cues import cue_reason
+
+    assert cue_reason(line, len(line.split())) == reason

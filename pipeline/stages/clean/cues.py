@@ -57,6 +57,8 @@ def _leading_literals(alternative: str) -> list[tuple[str, bool]] | None:
             found.extend(literals)
         return found or None
     if len(alternative) >= 2 and alternative[0] == "\\" and not alternative[1].isalnum():
+        if alternative[2:3] in ("?", "*", "{"):
+            return None  # "\\(?quelle": the bracket is optional, so no fixed start
         return [(alternative[1], False)]
     match = _LEADING_LITERAL.match(alternative)
     if not match:
@@ -65,6 +67,8 @@ def _leading_literals(alternative: str) -> list[tuple[str, bool]] | None:
     after = alternative[match.end():]
     if after[:1] in ("?", "*", "{"):
         return [(literal[:-1], False)] if len(literal) > 1 else None  # "cookies?": the s is optional
+    if after[:1] == "-" and after[1:2] in ("?", "*", "{"):
+        return [(literal, False)]  # "e-?mail": the hyphen is optional, so the word runs on
     whole = literal.isalpha() and any(after.startswith(end) for end in _WORD_END if end) or not after
     return [(literal, whole)]
 
