@@ -46,7 +46,7 @@ MIN_POSTINGS = 100  # articles a key may be held by and still find candidates, h
 STOPWORD_LANGUAGES = ("en", "it", "fr", "es", "de", "pt", "nl", "ca", "da", "pl")
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s?%)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s?%)?")  # a figure where no word character, "." or "," precedes it
 _QUOTE = re.compile(r"[\"“”«»„]([^\"“”«»„\n]{12,200})[\"“”«»„]")
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»(\[–—-]\s*$")
 
@@ -92,6 +92,7 @@ def _lowercase_months() -> dict[str, int]:
     return months
 
 
+@lru_cache(maxsize=1 << 16)
 def _figure_key(raw: str) -> str | None:
     percent = raw.endswith("%")
     number = raw.rstrip("% ").strip()
@@ -107,39 +108,107 @@ def _figure_key(raw: str) -> str | None:
     return f"f:{number}{'%' if percent else ''}"
 
 
+def _alternation(words: Iterable[str]) -> str:
+    """A regular expression for any of the words, as a tree of their common beginnings (one branch tried
+    per character instead of one per word)."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        inner = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{inner})?" if "" in node else inner
+
+    return build(root)
+
+
+@cache
+def _token_scanners() -> tuple[re.Pattern, re.Pattern]:
+    """Two patterns for the only tokens evidence reads: those opening with a capital letter, and month
+    names in lower case. A match still has to begin its token (`_begins_token`) and, past the Basic
+    Multilingual Plane (where the class takes any character), be a capital: the regular expression
+    engine skips the text's other words, which are not looked at one by one."""
+    capitals = "".join(ch for ch in map(chr, range(0x10000)) if ch.isupper() and _TOKEN.fullmatch(ch))
+    capitalised = re.compile("[" + re.escape(capitals) + "\U00010000-\U0010FFFF][\\w'’\\-]*")
+    lowercase_month = re.compile(_alternation(_lowercase_months()) + r"(?![\w'’\-])")
+    return capitalised, lowercase_month
+
+
+def _begins_token(body: str, start: int) -> bool:
+    """Whether the letter at body[start] is the first letter of its `_TOKEN` token: a token is a run of
+    word characters, apostrophes and hyphens from the run's first letter on ("3M" is "M"; "iPhone" is
+    one token, so its "P" begins none)."""
+    i = start - 1
+    while i >= 0:
+        ch = body[i]
+        if ch.isalnum():
+            if not ch.isdecimal():
+                return False  # a letter before it in the same run
+        elif ch not in "_'’-":
+            return True
+        i -= 1
+    return True
+
+
+@lru_cache(maxsize=1 << 16)
+def _capitalised_token(raw: str) -> tuple[int | None, str | None]:
+    """What a capitalised token says: the month it names (or None), and its name key (None when it is no
+    name: a month, a single letter, a stopword, a capital that only a possessive or hyphen gave)."""
+    word = _POSSESSIVE.sub("", raw.strip("'’-"))
+    folded = _fold(word)
+    month = _months().get(folded)
+    if len(folded) < 2 or not word[:1].isupper() or word.casefold() in _common_words() or month:
+        return month, None
+    return month, folded
+
+
 def evidence(title: str, text: str) -> Counter:
     """Evidence keys of an article and how often each occurs: n: names, f: figures, d: dates, q: quotes."""
     keys: Counter = Counter()
-    common, months = _common_words(), _months()
     body = f"{title}\n{text}"
-    capitalised: dict[str, list[bool]] = {}  # folded token -> opens a sentence?, per occurrence
-    tokens = list(_TOKEN.finditer(body))
-    in_title = len(title) + 1  # headlines are often in title case: their capitals prove nothing
+    capitalised_tokens, month_tokens = _token_scanners()
     lowercase_months = _lowercase_months()
-    for i, match in enumerate(tokens):
-        raw = match.group()
-        if not raw[0].isupper():  # most words: only a month name written in lower case counts
-            if raw in lowercase_months:
-                day = _day_near(body, tokens, i)
-                if day:
-                    keys[f"d:{lowercase_months[raw]:02d}-{day:02d}"] += 1
-            continue
-        word = _POSSESSIVE.sub("", raw.strip("'’-"))
-        folded = _fold(word)
-        if folded in months:
-            day = _day_near(body, tokens, i)
+    capitalised: dict[str, list[bool]] = {}  # folded token -> opens a sentence?, per occurrence
+    in_title = len(title) + 1  # headlines are often in title case: their capitals prove nothing
+    found = [(m.start(), m.end(), True) for m in capitalised_tokens.finditer(body)]
+    months_found = [(m.start(), m.end(), False) for m in month_tokens.finditer(body)]
+    if months_found:  # keys in the order of the text, whichever way a month is written
+        found = sorted(found + months_found)
+    for start, end, upper in found:
+        if start:
+            before = body[start - 1]
+            if (before.isalnum() or before in "_'’-") and not _begins_token(body, start):
+                continue
+        if not upper:  # a month name in lower case: "29 agosto"
+            day = _day_near(body, start, end)
             if day:
-                keys[f"d:{months[folded]:02d}-{day:02d}"] += 1
-        if len(folded) < 2 or not word[:1].isupper() or word.casefold() in common or folded in months:
+                keys[f"d:{lowercase_months[body[start:end]]:02d}-{day:02d}"] += 1
             continue
-        opens = (match.start() < in_title or match.start() == 0
-                 or bool(_SENTENCE_END.search(body[max(0, match.start() - 3):match.start()])))
-        capitalised.setdefault(folded, []).append(opens)
+        if not body[start].isupper():  # past the Basic Multilingual Plane the pattern takes any character
+            continue
+        month, name = _capitalised_token(body[start:end])
+        if month:
+            day = _day_near(body, start, end)
+            if day:
+                keys[f"d:{month:02d}-{day:02d}"] += 1
+        if name is None:
+            continue
+        opens = (start < in_title or start == 0 or bool(_SENTENCE_END.search(body[max(0, start - 3):start])))
+        capitalised.setdefault(name, []).append(opens)
     for name, opens in capitalised.items():
         # a capitalised word that only ever opens a sentence (or the headline) may be any word
         if not all(opens) or (len(name) > 2 and name.upper() == name):
             keys[f"n:{name}"] += len(opens)
     for match in _NUMBER.finditer(body):
+        start = match.start()
+        if start and (body[start - 1].isalnum() or body[start - 1] in "_.,"):
+            continue  # inside a word or a longer figure ("A320", "v2.1")
         key = _figure_key(match.group())
         if key:
             keys[key] += 1
@@ -150,11 +219,14 @@ def evidence(title: str, text: str) -> Counter:
     return keys
 
 
-def _day_near(body: str, tokens: list, i: int) -> int | None:
-    """The day of month written next to a month name: "29 agosto", "August 29", "le 3 mars"."""
-    start, end = tokens[i].start(), tokens[i].end()
-    before = re.search(r"(\d{1,2})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:de\s+)?$", body[max(0, start - 8):start])
-    after = re.match(r"\s+(\d{1,2})(?!\d)", body[end:end + 4])
+_DAY_BEFORE = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:de\s+)?$")
+_DAY_AFTER = re.compile(r"\s+(\d{1,2})(?!\d)")
+
+
+def _day_near(body: str, start: int, end: int) -> int | None:
+    """The day of month written next to a month name (at body[start:end]): "29 agosto", "August 29", "le 3 mars"."""
+    before = _DAY_BEFORE.search(body[max(0, start - 8):start])
+    after = _DAY_AFTER.match(body[end:end + 4])
     for found in (before, after):
         if found and 1 <= int(found.group(1)) <= 31:
             return int(found.group(1))

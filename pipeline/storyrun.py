@@ -160,13 +160,22 @@ def prepare(articles: list[Article], config: StoriesConfig, backend: str | None,
     """Evidence, words and embeddings of articles, in place. `cached` maps the hash of an embedded text
     to its vector (from the story store): those texts are not embedded again; nor are `copies`, the
     near copies that join their canonical copy's story without being compared with others."""
-    cached = cached or {}
+    prepare_keys(articles, config)
+    if backend:
+        prepare_vectors(articles, config, backend, cached, copies)
+
+
+def prepare_keys(articles: list[Article], config: StoriesConfig) -> None:
+    """Evidence keys of the whole text and words of the lead, in place."""
     for article in articles:
-        lead = article.text[:config.lead_chars]
         article.evidence = evidence(article.title, article.text)
-        article.words = text_words(article.title, lead)
-    if not backend:
-        return
+        article.words = text_words(article.title, article.text[:config.lead_chars])
+
+
+def prepare_vectors(articles: list[Article], config: StoriesConfig, backend: str,
+                    cached: dict[str, Any] | None = None, copies: set[str] | frozenset = frozenset()) -> None:
+    """Embeddings of the headline and lead, in place (see `prepare`)."""
+    cached = cached or {}
     todo = []
     for article in articles:
         if article.doc_id in copies:
