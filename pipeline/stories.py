@@ -621,16 +621,34 @@ class StoryIndex:
         story.last_seen = max(story.last_seen or night, night)
         if article.embedding is not None:
             story.vector_sum = article.embedding.copy() if story.vector_sum is None else story.vector_sum + article.embedding
-        story.evidence.update(_log_counts(article.evidence))
-        story.words.update(_log_counts(article.words))
-        story.norms.clear()
+        story.norms.pop("vector", None)
+        self._add_counts(story, "evidence", _log_counts(article.evidence))
+        self._add_counts(story, "words", _log_counts(article.words))
         if len(story.words) > self.settings.story_words * 2:
             story.words = Counter(dict(story.words.most_common(self.settings.story_words)))
+            story.norms.pop(("words", self.documents), None)
         if len(story.evidence) > self.settings.story_words * 4:
             story.evidence = Counter(dict(story.evidence.most_common(self.settings.story_words * 2)))
+            story.norms.pop(("evidence", self.documents), None)
         self.story_of[article.doc_id] = story.story_id
         for key in self._candidate_keys(article):
             self.postings.setdefault(key, set()).add(story.story_id)
+
+    def _add_counts(self, story: Story, kind: str, counts: dict[str, float]) -> None:
+        """Add an article's log counts to a story's sums; a weighted norm already known for these frequencies
+        follows the sums (each changed key's square swapped) instead of being summed again over all keys."""
+        sums = story.evidence if kind == "evidence" else story.words
+        key = (kind, self.documents)
+        norm = story.norms.pop(key, None)
+        if norm is None:
+            sums.update(counts)
+            return
+        squares = norm * norm
+        for k, v in counts.items():
+            old = sums.get(k, 0.0)
+            sums[k] = old + v
+            squares += v * (2 * old + v) * self.idf(k) ** 2
+        story.norms[key] = math.sqrt(max(squares, 0.0))
 
     def remove(self, doc_id: str) -> None:
         """Take a document out of its story (its text changed, or it left the input); its evidence stays
