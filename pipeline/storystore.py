@@ -11,10 +11,12 @@ the records, which costs the first-seen nights of the stories and nothing else.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import numpy as np
 from pipeline.stories import GroupingSettings, Story, StoryIndex
 
 STORE_VERSION = 1
+log = logging.getLogger("newsum")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,21 +60,59 @@ def _array(blob: bytes | None, dtype) -> np.ndarray | None:
     return None if blob is None else np.frombuffer(blob, dtype=dtype).copy()
 
 
+def damaged(exc: BaseException) -> bool:
+    """A file that is not a database, or a damaged one (not a lock, a full disk, a permission)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+class OtherVersion(Exception):
+    """The store was written by a newsum whose store has another layout."""
+
+
 class StoryStore:
+    """The story store at `path`. One that cannot be read (not a database, damaged, or written by a version
+    of newsum with another layout) is moved aside, kept under a name that says why
+    (`stories.sqlite.damaged-<time>`, `stories.sqlite.v<version>-<time>`), and a new one is started:
+    `moved_aside` and `aside_reason` say so."""
+
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.moved_aside: Path | None = None
+        self.aside_reason: str | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = self._open()
-        except sqlite3.DatabaseError:
-            self.db = None
-        if self.db is None:
-            self.moved_aside = self.path.with_name(self.path.name + ".damaged")
-            os.replace(self.path, self.moved_aside)
+        except OtherVersion as exc:
+            self._set_aside(f"v{exc.args[0]}", f"it was written by another version of newsum (store version "
+                                                f"{exc.args[0]}, this one reads {STORE_VERSION})")
             self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not damaged(exc):
+                raise
+            self.set_aside_damaged(exc)
 
-    def _open(self) -> sqlite3.Connection | None:
+    def set_aside_damaged(self, exc: BaseException) -> None:
+        """Move a store found damaged (on opening it, or later while reading it) aside and start a new one."""
+        self._set_aside("damaged", f"it could not be read ({exc})")
+        self.db = self._open()
+
+    def _set_aside(self, why: str, reason: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}-{n}")
+        for suffix in ("", "-journal", "-wal", "-shm"):  # a journal left beside a new file would be replayed into it
+            try:
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            except FileNotFoundError:
+                pass
+        self.moved_aside, self.aside_reason = aside, reason
+        log.warning("the story store %s was moved aside to %s: %s; stories are grouped again from the records",
+                    self.path, aside.name, reason)
+
+    def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(_SCHEMA)
@@ -80,13 +121,12 @@ class StoryStore:
                 db.execute("INSERT INTO meta VALUES ('version', ?)", (str(STORE_VERSION),))
                 db.commit()
             elif version[0] != str(STORE_VERSION):
-                db.close()
-                return None
+                raise OtherVersion(version[0])
             db.execute("SELECT count(*) FROM members").fetchone()
             if "dates" not in {row[1] for row in db.execute("PRAGMA table_info(stories)")}:
                 db.execute("ALTER TABLE stories ADD COLUMN dates TEXT")  # a store from before story dates
                 db.commit()
-        except sqlite3.DatabaseError:
+        except BaseException:
             db.close()
             raise
         return db
