@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date as calendar_date
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -378,13 +379,14 @@ def _hyperplanes(dim: int) -> np.ndarray:
     return np.random.default_rng(17).standard_normal((LSH_TABLES * LSH_BITS, dim)).astype(np.float32)
 
 
+_BIT_VALUES = 1 << np.arange(LSH_BITS, dtype=np.int64)
+
+
 def lsh_keys(vector: np.ndarray) -> list[str]:
+    """The vector's bucket in each table: which side of each of the table's hyperplanes it lies on, as bits."""
     bits = (_hyperplanes(len(vector)) @ vector) > 0
-    keys = []
-    for t in range(LSH_TABLES):
-        chunk = bits[t * LSH_BITS:(t + 1) * LSH_BITS]
-        keys.append(f"e{t}:{int(np.packbits(chunk, bitorder='little').view(np.uint16)[0])}")
-    return keys
+    codes = bits.reshape(LSH_TABLES, LSH_BITS) @ _BIT_VALUES
+    return [f"e{t}:{code}" for t, code in enumerate(codes.tolist())]
 
 
 # -- articles and stories --------------------------------------------------------------------
@@ -435,7 +437,8 @@ def story_id_for(doc_id: str) -> str:
 
 
 def _log_counts(counts: Counter) -> dict[str, float]:
-    return {k: 1.0 + math.log(v) for k, v in counts.items() if v > 0}
+    log = math.log
+    return {k: (1.0 + log(v)) if v > 1 else 1.0 for k, v in counts.items() if v > 0}
 
 
 @dataclass
@@ -479,20 +482,26 @@ class StoryIndex:
     def _norm(self, counts: dict[str, float]) -> float:
         return math.sqrt(sum((v * self.idf(k)) ** 2 for k, v in counts.items()))
 
-    def _query(self, counts: Counter) -> tuple[dict[str, float], float]:
-        """An article's side of the IDF-weighted cosine, computed once for all the stories it is scored
-        against: each key's log count times its IDF squared, and the weighted norm."""
+    def _query(self, counts: dict[str, float]) -> tuple[dict[str, float], float]:
+        """An article's side of the IDF-weighted cosine (from its log counts), computed once for all the
+        stories it is scored against: each key's log count times its IDF squared, and the weighted norm."""
+        self.idf("")  # the table of the current frequencies
+        known = self._idf
         query, squares = {}, 0.0
-        for key, value in _log_counts(counts).items():
-            idf = self.idf(key)
+        for key, value in counts.items():
+            idf = known.get(key) or self.idf(key)
             query[key] = value * idf * idf
             squares += (value * idf) ** 2
         return query, math.sqrt(squares)
 
-    def _prepared(self, article: Article) -> dict[str, tuple[dict[str, float], float]]:
+    def _prepared(self, article: Article) -> dict:
+        """What scoring and adding an article read, computed once per article: its log counts, their
+        IDF-weighted side of the cosine (words, evidence) and, later, its index keys."""
         key = (article.doc_id, self.documents, id(article))
         if self._query_cache[0] != key:
-            self._query_cache = (key, {"words": self._query(article.words), "evidence": self._query(article.evidence)})
+            words, proof = _log_counts(article.words), _log_counts(article.evidence)
+            self._query_cache = (key, {"words": self._query(words), "evidence": self._query(proof),
+                                       "log words": words, "log evidence": proof})
         return self._query_cache[1]
 
     def _fast_cosine(self, query: tuple[dict[str, float], float], story: Story, kind: str) -> float:
@@ -523,9 +532,24 @@ class StoryIndex:
             return float(article.embedding @ story.vector_sum) / norm if norm else 0.0
         return self._fast_cosine(self._prepared(article)["words"], story, "words")
 
-    def score(self, article: Article, story: Story) -> dict[str, float]:
-        """How well an article fits a story: text similarity, evidence similarity, and the blend."""
-        text = self._text(article, story)
+    def _texts(self, article: Article, stories: list[Story]) -> list[float]:
+        """`_text` of an article against each of several stories, the embeddings' in one product."""
+        if article.embedding is None or len(stories) < 2 or any(st.vector_sum is None for st in stories):
+            return [self._text(article, st) for st in stories]
+        dots = (np.stack([st.vector_sum for st in stories]) @ article.embedding).tolist()
+        texts = []
+        for st, dot in zip(stories, dots, strict=True):
+            if "vector" not in st.norms:
+                st.norms["vector"] = float(np.linalg.norm(st.vector_sum))
+            norm = st.norms["vector"]
+            texts.append(dot / norm if norm else 0.0)
+        return texts
+
+    def score(self, article: Article, story: Story, text: float | None = None) -> dict[str, float]:
+        """How well an article fits a story: text similarity (given, or computed), evidence similarity,
+        and the blend."""
+        if text is None:
+            text = self._text(article, story)
         proof = self._fast_cosine(self._prepared(article)["evidence"], story, "evidence")
         w = self.settings.evidence_weight
         return {"text": round(text, 4), "evidence": round(proof, 4), "score": round((1 - w) * text + w * proof, 4)}
@@ -558,10 +582,8 @@ class StoryIndex:
                 self.postings.setdefault(key, set()).add(story.story_id)
 
     def candidates(self, article: Article, extra: Iterable[str] = ()) -> list[str]:
-        hits: Counter = Counter()
-        for key in self._candidate_keys(article):
-            for story_id in self.postings.get(key, ()):
-                hits[story_id] += 1
+        postings = self.postings
+        hits = Counter(chain.from_iterable(postings[key] for key in self._candidate_keys(article) if key in postings))
         for story_id in extra:
             hits[story_id] += 1000  # a near copy's story is always a candidate
         ranked = heapq.nsmallest(self.settings.max_candidates, hits.items(),
@@ -584,11 +606,11 @@ class StoryIndex:
         stories = [self.stories[s] for s in self.candidates(article) if self.in_time(article, self.stories[s])]
         # the text similarity first: evidence adds at most w, so once a story's text leaves it below the
         # best score so far (or below the threshold), the stories after it cannot win either
-        for text, story in sorted(((self._text(article, st), st) for st in stories), key=lambda pair: -pair[0]):
+        for text, story in sorted(zip(self._texts(article, stories), stories, strict=True), key=lambda pair: -pair[0]):
             bound = (1 - w) * text + w + 1e-4
             if bound < self.settings.join_threshold or (best_score is not None and bound < best_score["score"]):
                 break
-            scores = self.score(article, story)
+            scores = self.score(article, story, text)
             if best_score is None or scores["score"] > best_score["score"]:
                 best, best_score = story.story_id, scores
         if best is not None and best_score["score"] >= self.settings.join_threshold:
@@ -622,8 +644,8 @@ class StoryIndex:
         if article.embedding is not None:
             story.vector_sum = article.embedding.copy() if story.vector_sum is None else story.vector_sum + article.embedding
         story.norms.pop("vector", None)
-        self._add_counts(story, "evidence", _log_counts(article.evidence))
-        self._add_counts(story, "words", _log_counts(article.words))
+        self._add_counts(story, "evidence", self._prepared(article))
+        self._add_counts(story, "words", self._prepared(article))
         if len(story.words) > self.settings.story_words * 2:
             story.words = Counter(dict(story.words.most_common(self.settings.story_words)))
             story.norms.pop(("words", self.documents), None)
@@ -634,9 +656,10 @@ class StoryIndex:
         for key in self._candidate_keys(article):
             self.postings.setdefault(key, set()).add(story.story_id)
 
-    def _add_counts(self, story: Story, kind: str, counts: dict[str, float]) -> None:
+    def _add_counts(self, story: Story, kind: str, prepared: dict) -> None:
         """Add an article's log counts to a story's sums; a weighted norm already known for these frequencies
         follows the sums (each changed key's square swapped) instead of being summed again over all keys."""
+        counts = prepared["log " + kind]
         sums = story.evidence if kind == "evidence" else story.words
         key = (kind, self.documents)
         norm = story.norms.pop(key, None)
@@ -644,10 +667,11 @@ class StoryIndex:
             sums.update(counts)
             return
         squares = norm * norm
+        weights = prepared[kind][0]  # log count times IDF squared: (old + v)^2 - old^2 = v (2 old + v)
         for k, v in counts.items():
             old = sums.get(k, 0.0)
             sums[k] = old + v
-            squares += v * (2 * old + v) * self.idf(k) ** 2
+            squares += (2 * old + v) * weights[k]
         story.norms[key] = math.sqrt(max(squares, 0.0))
 
     def remove(self, doc_id: str) -> None:

@@ -75,6 +75,21 @@ def test_candidates_come_from_the_index_not_from_every_story():
     assert len(index.candidates(strike)) <= 10
 
 
+def test_a_storys_norms_follow_its_sums_as_members_join():
+    index = StoryIndex(GroupingSettings(join_threshold=0.2, evidence_weight=0.5, story_words=12))
+    articles = [_article(f"en/strike{i}", *EN_STRIKE) for i in range(3)] + [_article("it/sciopero", *IT_STRIKE)]
+    articles += [_article(f"en/rewrite{i}", EN_STRIKE_REWRITE[0], EN_STRIKE_REWRITE[1] + f" Item {i} of {i}0 {i}1.")
+                 for i in range(6)]
+    group(articles, index, "2026-03-12")
+    story = index.stories[index.story_of["en/strike0"]]
+    assert len(story.members) >= 8  # enough members for the sums to be cut to the most common keys on the way
+    # the evidence norm was carried along member by member; the words were cut (12 kept), their norm summed again
+    assert story.norms[("evidence", index.documents)] == pytest.approx(index._norm(story.evidence), rel=1e-9)
+    assert len(story.words) <= 24
+    for kind, sums in (("evidence", story.evidence), ("words", story.words)):
+        assert index._story_norm(story, kind) == pytest.approx(index._norm(sums), rel=1e-9)
+
+
 def _record(folder: Path, name: str, data: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(json.dumps({"schema_version": 1, "status": "ok", **data}), encoding="utf-8")
