@@ -234,8 +234,10 @@ def _group_night(root: Path, settings: StoriesConfig, backend: str | None, store
     open_since = None
     if settings.window_days:
         open_since = (date.fromisoformat(night) - timedelta(days=settings.window_days)).isoformat()
-    index = store.load_index(grouping_settings(settings, backend), open_since) if members else \
+    loaded = bool(members)  # else every stored row is replaced
+    index = store.load_index(grouping_settings(settings, backend), open_since) if loaded else \
         StoryIndex(grouping_settings(settings, backend))
+    changed: set[str] = set()  # members to write back; the others are stored as they are
     for doc_id in [d for d in list(index.story_of) if d not in members]:
         index.remove(doc_id)
 
@@ -257,6 +259,7 @@ def _group_night(root: Path, settings: StoriesConfig, backend: str | None, store
             # the summary changed, not the text: the story, its match and its vector stay
             kept = {k: known.info[k] for k in ("match", "embedded") if k in known.info}
             known.stamp, known.info = stamp, {**_info(article, record), **kept}
+            changed.add(doc_id)
             continue
         fresh.append(article)
         stamps[doc_id] = (stamp, record)
@@ -289,12 +292,15 @@ def _group_night(root: Path, settings: StoriesConfig, backend: str | None, store
             signature=signatures.get(article.doc_id), embedding=article.embedding,
             info={**_info(article, record), "match": matches.get(article.doc_id),
                   **({"embedded": article.embedded} if article.embedded else {})})
+    changed |= fresh_ids
     for doc_id, m in members.items():  # members of closed stories keep the story they had
-        if doc_id in index.story_of:
+        if doc_id in index.story_of and m.story_id != index.story_of[doc_id]:
             m.story_id = index.story_of[doc_id]
+            changed.add(doc_id)
     nights = store.story_nights()
     nights.update({s.story_id: (s.first_seen, s.last_seen) for s in index.stories.values()})
-    store.save(index, members, model)
+    store.save(index, members, model, changed=changed if loaded else None,
+               counted=[a.evidence.keys() | a.words.keys() for a in fresh] if loaded else None)
     return members, nights, groups
 
 

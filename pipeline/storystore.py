@@ -167,13 +167,21 @@ class StoryStore:
         index.reindex()
         return index
 
-    def save(self, index: StoryIndex, members: dict[str, Member], embedding: str | None) -> None:
-        """Replace what is stored with the index (its open stories) and the members, in one transaction."""
+    def save(self, index: StoryIndex, members: dict[str, Member], embedding: str | None,
+             changed: set[str] | None = None, counted: list | None = None) -> None:
+        """Store the index (its open stories) and the members, in one transaction. With `changed` (the
+        members new or altered since they were read) and `counted` (the keys of the articles counted
+        since), only those members and key frequencies are written and members gone are deleted; without,
+        every row is replaced."""
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('documents', ?)", (str(index.documents),))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding', ?)", (embedding or "none",))
-            self.db.execute("DELETE FROM df")
-            self.db.executemany("INSERT INTO df VALUES (?, ?)", index.df.items())
+            if counted is None:
+                self.db.execute("DELETE FROM df")
+                self.db.executemany("INSERT INTO df VALUES (?, ?)", index.df.items())
+            else:
+                keys = set().union(*counted)
+                self.db.executemany("INSERT OR REPLACE INTO df VALUES (?, ?)", ((k, index.df[k]) for k in keys))
             live = {m.story_id for m in members.values()}
             for story_id in [r[0] for r in self.db.execute("SELECT story_id FROM stories")]:
                 if story_id not in live:
@@ -184,8 +192,14 @@ class StoryStore:
                 [(s.story_id, s.first_seen, s.last_seen, _blob(s.vector_sum, np.float32),
                   json.dumps(dict(s.evidence)), json.dumps(dict(s.words)),
                   json.dumps(list(s.dates)) if s.dates else None) for s in index.stories.values()])
-            self.db.execute("DELETE FROM members")
+            if changed is None:
+                self.db.execute("DELETE FROM members")
+                rows = members.values()
+            else:
+                gone = [(r[0],) for r in self.db.execute("SELECT doc_id FROM members") if r[0] not in members]
+                self.db.executemany("DELETE FROM members WHERE doc_id = ?", gone)
+                rows = [members[d] for d in sorted(changed) if d in members]
             self.db.executemany(
-                "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(m.doc_id, m.story_id, m.night, m.content_hash, m.stamp, _blob(m.signature, np.uint64),
-                  _blob(m.embedding, np.float32), json.dumps(m.info, ensure_ascii=False)) for m in members.values()])
+                  _blob(m.embedding, np.float32), json.dumps(m.info, ensure_ascii=False)) for m in rows])

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,6 +144,31 @@ def test_a_story_carries_over_to_the_next_night(tmp_path, config):
     assert strike["summary"]["sentences"][0]["source_sentences"] == [0]
     italian = next(d for d in strike["documents"] if d["doc_id"] == "sera/sciopero")
     assert italian["first_seen"] == "2026-03-13" and italian["match"]["score"] >= 0.3
+
+
+def test_a_night_writes_back_what_changed_and_the_store_holds_what_is_in_out(tmp_path, config):
+    out = tmp_path / "out"
+    night = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)
+    _document(out, "lyonnews/strike", *EN_STRIKE)
+    _document(out, "farmers/frost", *EN_FROST)
+    _document(out, "gone/item", "Council item", "The council of Townx approved item 1001 for the Harbour district.")
+    build_stories(out, config, now=night)
+    shutil.rmtree(out / "gone")
+    time.sleep(0.01)
+    _document(out, "farmers/frost", EN_FROST[0], EN_FROST[1] + " Growers met on Friday.")  # the text changed
+    _document(out, "sera/sciopero", *IT_STRIKE, language="it")
+    second = build_stories(out, config, now=night + timedelta(days=1))
+    with sqlite3.connect(out / STORE_PATH) as db:
+        stored = {doc_id: (story_id, json.loads(info)) for doc_id, story_id, info in
+                  db.execute("SELECT doc_id, story_id, info FROM members")}
+        counts = dict(db.execute("SELECT key, n FROM df"))
+    assert set(stored) == {"lyonnews/strike", "farmers/frost", "sera/sciopero"}
+    story_of = {d["doc_id"]: s["story_id"] for s in second["stories"] for d in s["documents"]}
+    assert {doc_id: story_id for doc_id, (story_id, _) in stored.items()} == story_of
+    assert stored["farmers/frost"][1]["words"] == len(EN_FROST[1].split()) + 4  # the text as it is now
+    assert counts["n:keolis"] == 2 and counts["n:townx"] == 1  # frequencies count every article ever seen
+    third = build_stories(out, config, now=night + timedelta(days=2))  # nothing new: the same stories
+    assert {d["doc_id"]: s["story_id"] for s in third["stories"] for d in s["documents"]} == story_of
 
 
 def test_exact_copy_joins_its_original_and_says_so(tmp_path, config):
