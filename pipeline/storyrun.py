@@ -216,7 +216,8 @@ def build_stories(out_dir: str | os.PathLike, config: Config, now: datetime | No
     data = stories_document(members, nights, groups, backend, settings, now)
     if moved:
         data["report"]["store_rebuilt"] = (f"the story store was moved aside to {moved.name} because {reason}; "
-                                           "the stories were grouped again from the records")
+                                           "the stories were grouped again from the records, and those of "
+                                           "earlier nights show tonight as their first night")
     write_json_atomic(root / STORIES_FILE, data)
     return data
 
