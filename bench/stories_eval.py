@@ -255,21 +255,13 @@ def reach(rows: list[dict], threshold: float) -> list[tuple[float, float]]:
     return figures
 
 
-def timing(rows: list[dict], n: int, backend: str | None) -> None:
-    """The whole of story grouping for n articles, as a night runs it on one core: evidence, words and
-    embeddings of every article (none cached), near copies, then grouping. The process is pinned to
-    one CPU and the encoder runs one BLAS thread."""
-    from pipeline.storyrun import grouping_settings
-
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    cfg = _config()
+def synthetic(rows: list[dict], n: int) -> list[Article]:
+    """n distinct articles from real sentences (few near copies, as in a night of many sites): two fifths of
+    one article's sentences and of another's, shuffled, names renamed at random."""
     rng = random.Random(3)
     synth = []
     sentences = [re.split(r"(?<=[.!?])\s+", r["text"]) for r in rows]
     for i in range(n):
-        # real sentences, recombined so that articles are distinct (few near copies, as in a night of many
-        # sites): two fifths of one article's sentences and of another's, shuffled, names renamed at random
         src, other = i % len(rows), rng.randrange(len(rows))
         picked = [x for k in (src, other) for x in rng.sample(sentences[k], max(2, len(sentences[k]) * 2 // 5))
                   if len(sentences[k]) >= 2]
@@ -281,25 +273,42 @@ def timing(rows: list[dict], n: int, backend: str | None) -> None:
 
         text = re.sub(r"\b([A-Z][a-z]+)\b", rename, " ".join(picked))
         synth.append(Article(doc_id=f"d{i}", title=rows[src]["title"] + f" {suffix}", text=text, language="en"))
+    return synth
+
+
+def timing(rows: list[dict], n: int, backend: str | None) -> None:
+    """The whole of story grouping for n articles, as a night runs it on one core: evidence, words and
+    embeddings of every article (none cached), near copies, then grouping. The process is pinned to
+    one CPU and the encoder runs one BLAS thread."""
+    from pipeline.storyrun import grouping_settings
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    cfg = _config()
+    synth = synthetic(rows, n)
     if backend:  # the encoder's weights load once per process, not once per night's article
         embed(["warm up"], backend)
-    from pipeline.storyrun import prepare
+    from pipeline.storyrun import prepare_keys, prepare_vectors
 
     clock = [(time.process_time(), time.perf_counter())]
     groups = copy_groups([CopyCandidate(a.doc_id, a.text) for a in synth], cfg.near_duplicate_threshold,
                          cfg.shingle_words, cfg.num_perm)
     copies = {m: g.canonical for g in groups for m in g.members if m != g.canonical}
     clock.append((time.process_time(), time.perf_counter()))
-    prepare(synth, cfg, backend, copies=set(copies))
+    prepare_keys(synth, cfg)
+    clock.append((time.process_time(), time.perf_counter()))
+    if backend:
+        prepare_vectors(synth, cfg, backend, copies=set(copies))
     clock.append((time.process_time(), time.perf_counter()))
     index = StoryIndex(grouping_settings(cfg, backend))
     group(synth, index, "2026-01-01", copies)
     clock.append((time.process_time(), time.perf_counter()))
     cpu = [b[0] - a[0] for a, b in zip(clock, clock[1:], strict=False)]
-    print(f"timing, {n} articles, one core ({backend or 'tfidf'}, embed_chars {cfg.embed_chars}), CPU seconds: "
-          f"near copies {cpu[0]:.1f} ({len(groups)} groups, {len(copies)} copies), evidence+words+embeddings "
-          f"{cpu[1]:.1f}, grouping {cpu[2]:.1f} ({len(index.stories)} stories); total {sum(cpu):.1f} s CPU, "
-          f"{clock[-1][1] - clock[0][1]:.1f} s wall")
+    chars = sum(len(a.text) for a in synth)
+    print(f"timing, {n} articles ({chars / n:.0f} characters each), one core ({backend or 'tfidf'}, embed_chars "
+          f"{cfg.embed_chars}), CPU seconds: near copies {cpu[0]:.1f} ({len(groups)} groups, {len(copies)} copies), "
+          f"evidence+words {cpu[1]:.1f}, embeddings {cpu[2]:.1f}, grouping {cpu[3]:.1f} ({len(index.stories)} "
+          f"stories); total {sum(cpu):.1f} s CPU, {clock[-1][1] - clock[0][1]:.1f} s wall")
 
 
 def main() -> None:

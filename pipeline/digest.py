@@ -278,8 +278,15 @@ def _md_url(href: str) -> str:
     return href.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
+def store_notes(out_dir: str | os.PathLike) -> list[str]:
+    """What stories.json says the operator should know of the story store (set aside and started again)."""
+    data = read_json_object(Path(out_dir) / "stories.json") or {}
+    note = (data.get("report") or {}).get("store_rebuilt") if isinstance(data.get("report"), dict) else None
+    return [note[:1].upper() + note[1:]] if isinstance(note, str) and note else []
+
+
 def render_markdown(stories: list[dict[str, Any]], articles: list[Article], run: dict[str, Any] | None,
-                    generated_at: str) -> str:
+                    generated_at: str, notes: list[str] | tuple = ()) -> str:
     documents = sum(len(s["documents"]) for s in stories)
     out = [f"# News digest, {generated_at}", "",
            f"{_plural(len(stories), 'story')} from {_plural(documents, 'article')}, the most widely reported first.", ""]
@@ -309,7 +316,7 @@ def render_markdown(stories: list[dict[str, Any]], articles: list[Article], run:
         out.append("")
     found = causes(articles)
     run_line = _run_line(run)
-    if found or run_line:
+    if found or run_line or notes:
         out += ["## For the operator", ""]
         for c in found:
             out.append(f"- **{_md_escape(c.headline)}** ({c.stage}): {_md_escape(c.short_reason)}")
@@ -319,6 +326,7 @@ def render_markdown(stories: list[dict[str, Any]], articles: list[Article], run:
                                  for a in c.articles[:5])
             more = f" and {len(c.articles) - 5} more" if len(c.articles) > 5 else ""
             out.append(f"  Articles: {examples}{more}")
+        out += [f"- {_md_escape(note)}" for note in notes]
         if run_line:
             out.append(f"- {_md_escape(run_line)}")
         out.append("")
@@ -410,7 +418,7 @@ def _story_html(s: dict[str, Any], number: int) -> list[str]:
 
 
 def render_html(stories: list[dict[str, Any]], articles: list[Article], run: dict[str, Any] | None,
-                generated_at: str) -> str:
+                generated_at: str, notes: list[str] | tuple = ()) -> str:
     documents = sum(len(s["documents"]) for s in stories)
     parts = ["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">',
@@ -426,7 +434,7 @@ def render_html(stories: list[dict[str, Any]], articles: list[Article], run: dic
         parts.append("<p>No summarized articles in this folder yet.</p>")
     found = causes(articles)
     run_line = _run_line(run)
-    if found or run_line:
+    if found or run_line or notes:
         parts += ['<section class="operator" id="operator">', "<h2>For the operator</h2>", "<ul>"]
         for c in found:
             examples = ", ".join(f'<a href="{_e(record_href(a.record_link))}">{_e(a.doc_id)}</a>' for a in c.articles[:5])
@@ -434,6 +442,7 @@ def render_html(stories: list[dict[str, Any]], articles: list[Article], run: dic
             fix = f"<br>Fix: {_e(c.fix)}" if c.fix else ""
             parts.append(f'<li data-cause="{_e(c.kind)}"><b>{_e(c.headline)}</b> ({_e(c.stage)}): '
                          f"{_e(c.short_reason)}{fix}<br><small>{examples}{_e(more)}</small></li>")
+        parts += [f'<li data-cause="story-store">{_e(note)}</li>' for note in notes]
         if run_line:
             parts.append(f"<li>{_e(run_line)}</li>")
         parts += ["</ul>", "</section>"]
@@ -454,6 +463,7 @@ def write_digest(out_dir: str | os.PathLike, now: datetime | None = None) -> tup
     run = last_run(root)
     generated_at = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     md_path, html_path = Workspace(root).digest_paths()
-    write_text_atomic(md_path, render_markdown(stories, articles, run, generated_at))
-    write_text_atomic(html_path, render_html(stories, articles, run, generated_at))
+    notes = store_notes(root)
+    write_text_atomic(md_path, render_markdown(stories, articles, run, generated_at, notes))
+    write_text_atomic(html_path, render_html(stories, articles, run, generated_at, notes))
     return md_path, html_path

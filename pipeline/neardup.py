@@ -17,7 +17,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -46,9 +46,21 @@ def _permutations(num_perm: int):
     return MinHash(num_perm=num_perm, seed=1, scheme=SCHEME).permutations  # drawn once, not once per text
 
 
-@lru_cache(maxsize=1 << 18)
-def _word_hash(word: str) -> int:
-    return zlib.crc32(word.encode("utf-8"))
+_WORD_HASHES: dict[str, int] = {}  # word -> its CRC-32, kept for the words seen (emptied past WORD_HASHES_KEPT)
+WORD_HASHES_KEPT = 1 << 20
+
+
+def _word_hashes(words: list[str]) -> np.ndarray:
+    """The CRC-32 of each word's UTF-8 bytes; each distinct word is hashed once, then looked up in C."""
+    known = _WORD_HASHES
+    new = set(words).difference(known)
+    if new:
+        if len(known) + len(new) > WORD_HASHES_KEPT:
+            known.clear()
+            new = set(words)
+        crc32 = zlib.crc32
+        known.update((word, crc32(word.encode("utf-8"))) for word in new)
+    return np.fromiter(map(known.__getitem__, words), dtype=np.uint32, count=len(words))
 
 
 def shingle_hashes(words: list[str], size: int) -> np.ndarray:
@@ -57,7 +69,7 @@ def shingle_hashes(words: list[str], size: int) -> np.ndarray:
     finalizer, so these need no cryptographic hash, and a text costs no Python call per shingle."""
     if not words:
         return np.empty(0, dtype=np.uint32)
-    hashes = np.fromiter(map(_word_hash, words), dtype=np.uint32, count=len(words))
+    hashes = _word_hashes(words)
     if len(words) <= size:
         size = len(words)
     count = len(words) - size + 1
@@ -86,7 +98,7 @@ def _signature(words: list[str], shingle_words: int, num_perm: int) -> np.ndarra
     """datasketch's MinHash.update_batch under the affine32 scheme with an identity hash function (a test
     holds the two equal), as one numpy expression instead of a Python call per shingle."""
     a, b = (np.asarray(p, dtype=np.uint32) for p in _permutations(num_perm))
-    hashes = np.unique(shingle_hashes(words, shingle_words))
+    hashes = shingle_hashes(words, shingle_words)  # a shingle that recurs changes no minimum: no need to dedupe
     if not len(hashes):
         return np.full(num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
     return (a[:, None] * _fmix32(hashes)[None, :] + b[:, None]).min(axis=1)

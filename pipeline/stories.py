@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date as calendar_date
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ MIN_POSTINGS = 100  # articles a key may be held by and still find candidates, h
 STOPWORD_LANGUAGES = ("en", "it", "fr", "es", "de", "pt", "nl", "ca", "da", "pl")
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?:\s?%)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s?%)?")  # a figure where no word character, "." or "," precedes it
 _QUOTE = re.compile(r"[\"“”«»„]([^\"“”«»„\n]{12,200})[\"“”«»„]")
 _SENTENCE_END = re.compile(r"[.!?:;\n\"“”«»(\[–—-]\s*$")
 
@@ -92,6 +93,7 @@ def _lowercase_months() -> dict[str, int]:
     return months
 
 
+@lru_cache(maxsize=1 << 16)
 def _figure_key(raw: str) -> str | None:
     percent = raw.endswith("%")
     number = raw.rstrip("% ").strip()
@@ -107,39 +109,107 @@ def _figure_key(raw: str) -> str | None:
     return f"f:{number}{'%' if percent else ''}"
 
 
+def _alternation(words: Iterable[str]) -> str:
+    """A regular expression for any of the words, as a tree of their common beginnings (one branch tried
+    per character instead of one per word)."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        inner = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{inner})?" if "" in node else inner
+
+    return build(root)
+
+
+@cache
+def _token_scanners() -> tuple[re.Pattern, re.Pattern]:
+    """Two patterns for the only tokens evidence reads: those opening with a capital letter, and month
+    names in lower case. A match still has to begin its token (`_begins_token`) and, past the Basic
+    Multilingual Plane (where the class takes any character), be a capital: the regular expression
+    engine skips the text's other words, which are not looked at one by one."""
+    capitals = "".join(ch for ch in map(chr, range(0x10000)) if ch.isupper() and _TOKEN.fullmatch(ch))
+    capitalised = re.compile("[" + re.escape(capitals) + "\U00010000-\U0010FFFF][\\w'’\\-]*")
+    lowercase_month = re.compile(_alternation(_lowercase_months()) + r"(?![\w'’\-])")
+    return capitalised, lowercase_month
+
+
+def _begins_token(body: str, start: int) -> bool:
+    """Whether the letter at body[start] is the first letter of its `_TOKEN` token: a token is a run of
+    word characters, apostrophes and hyphens from the run's first letter on ("3M" is "M"; "iPhone" is
+    one token, so its "P" begins none)."""
+    i = start - 1
+    while i >= 0:
+        ch = body[i]
+        if ch.isalnum():
+            if not ch.isdecimal():
+                return False  # a letter before it in the same run
+        elif ch not in "_'’-":
+            return True
+        i -= 1
+    return True
+
+
+@lru_cache(maxsize=1 << 16)
+def _capitalised_token(raw: str) -> tuple[int | None, str | None]:
+    """What a capitalised token says: the month it names (or None), and its name key (None when it is no
+    name: a month, a single letter, a stopword, a capital that only a possessive or hyphen gave)."""
+    word = _POSSESSIVE.sub("", raw.strip("'’-"))
+    folded = _fold(word)
+    month = _months().get(folded)
+    if len(folded) < 2 or not word[:1].isupper() or word.casefold() in _common_words() or month:
+        return month, None
+    return month, folded
+
+
 def evidence(title: str, text: str) -> Counter:
     """Evidence keys of an article and how often each occurs: n: names, f: figures, d: dates, q: quotes."""
     keys: Counter = Counter()
-    common, months = _common_words(), _months()
     body = f"{title}\n{text}"
-    capitalised: dict[str, list[bool]] = {}  # folded token -> opens a sentence?, per occurrence
-    tokens = list(_TOKEN.finditer(body))
-    in_title = len(title) + 1  # headlines are often in title case: their capitals prove nothing
+    capitalised_tokens, month_tokens = _token_scanners()
     lowercase_months = _lowercase_months()
-    for i, match in enumerate(tokens):
-        raw = match.group()
-        if not raw[0].isupper():  # most words: only a month name written in lower case counts
-            if raw in lowercase_months:
-                day = _day_near(body, tokens, i)
-                if day:
-                    keys[f"d:{lowercase_months[raw]:02d}-{day:02d}"] += 1
-            continue
-        word = _POSSESSIVE.sub("", raw.strip("'’-"))
-        folded = _fold(word)
-        if folded in months:
-            day = _day_near(body, tokens, i)
+    capitalised: dict[str, list[bool]] = {}  # folded token -> opens a sentence?, per occurrence
+    in_title = len(title) + 1  # headlines are often in title case: their capitals prove nothing
+    found = [(m.start(), m.end(), True) for m in capitalised_tokens.finditer(body)]
+    months_found = [(m.start(), m.end(), False) for m in month_tokens.finditer(body)]
+    if months_found:  # keys in the order of the text, whichever way a month is written
+        found = sorted(found + months_found)
+    for start, end, upper in found:
+        if start:
+            before = body[start - 1]
+            if (before.isalnum() or before in "_'’-") and not _begins_token(body, start):
+                continue
+        if not upper:  # a month name in lower case: "29 agosto"
+            day = _day_near(body, start, end)
             if day:
-                keys[f"d:{months[folded]:02d}-{day:02d}"] += 1
-        if len(folded) < 2 or not word[:1].isupper() or word.casefold() in common or folded in months:
+                keys[f"d:{lowercase_months[body[start:end]]:02d}-{day:02d}"] += 1
             continue
-        opens = (match.start() < in_title or match.start() == 0
-                 or bool(_SENTENCE_END.search(body[max(0, match.start() - 3):match.start()])))
-        capitalised.setdefault(folded, []).append(opens)
+        if not body[start].isupper():  # past the Basic Multilingual Plane the pattern takes any character
+            continue
+        month, name = _capitalised_token(body[start:end])
+        if month:
+            day = _day_near(body, start, end)
+            if day:
+                keys[f"d:{month:02d}-{day:02d}"] += 1
+        if name is None:
+            continue
+        opens = (start < in_title or start == 0 or bool(_SENTENCE_END.search(body[max(0, start - 3):start])))
+        capitalised.setdefault(name, []).append(opens)
     for name, opens in capitalised.items():
         # a capitalised word that only ever opens a sentence (or the headline) may be any word
         if not all(opens) or (len(name) > 2 and name.upper() == name):
             keys[f"n:{name}"] += len(opens)
     for match in _NUMBER.finditer(body):
+        start = match.start()
+        if start and (body[start - 1].isalnum() or body[start - 1] in "_.,"):
+            continue  # inside a word or a longer figure ("A320", "v2.1")
         key = _figure_key(match.group())
         if key:
             keys[key] += 1
@@ -150,11 +220,14 @@ def evidence(title: str, text: str) -> Counter:
     return keys
 
 
-def _day_near(body: str, tokens: list, i: int) -> int | None:
-    """The day of month written next to a month name: "29 agosto", "August 29", "le 3 mars"."""
-    start, end = tokens[i].start(), tokens[i].end()
-    before = re.search(r"(\d{1,2})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:de\s+)?$", body[max(0, start - 8):start])
-    after = re.match(r"\s+(\d{1,2})(?!\d)", body[end:end + 4])
+_DAY_BEFORE = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er|º|°)?\.?\s+(?:de\s+)?$")
+_DAY_AFTER = re.compile(r"\s+(\d{1,2})(?!\d)")
+
+
+def _day_near(body: str, start: int, end: int) -> int | None:
+    """The day of month written next to a month name (at body[start:end]): "29 agosto", "August 29", "le 3 mars"."""
+    before = _DAY_BEFORE.search(body[max(0, start - 8):start])
+    after = _DAY_AFTER.match(body[end:end + 4])
     for found in (before, after):
         if found and 1 <= int(found.group(1)) <= 31:
             return int(found.group(1))
@@ -217,8 +290,9 @@ EMBED_SENTENCES = 3  # sentences of the lead embedded after the headline, within
 
 
 class _FastTokenizerUSE:
-    """The package's numpy forward pass with sentencepiece's C++ tokenizer in place of its pure-Python
-    port (the same pieces for the same model, 20 times faster; sentencepiece is a dependency already)."""
+    """The package's weights, read by sentencepiece's C++ tokenizer in place of its pure-Python port (the
+    same pieces for the same model, 20 times faster; sentencepiece is a dependency already) and run by
+    pipeline/storyembed.py, which does the work that depends on a piece alone once per piece."""
 
     def __init__(self, threads: int):
         import os
@@ -231,8 +305,15 @@ class _FastTokenizerUSE:
         self.tokenizer = sentencepiece.SentencePieceProcessor(model_file=os.path.join(folder, "sp.model"))
         self.backend = NumpyBackend(os.path.join(folder, "weights.npz"), self.tokenizer, threads=threads)
 
+        try:
+            from pipeline.storyembed import PieceTableEncoder
+
+            self.fast = PieceTableEncoder(self.backend, self.tokenizer)  # the same vectors, less work per token
+        except (ImportError, AttributeError, ValueError):  # weights laid out otherwise: the package's forward pass
+            self.fast = None
+
     def encode(self, texts: list[str]) -> np.ndarray:
-        return self.backend.encode(list(texts))
+        return (self.fast or self.backend).encode(list(texts))
 
 
 @cache
@@ -280,7 +361,7 @@ def embedding_text(title: str, text: str, chars: int) -> str:
     return "\n".join(part for part in [" ".join(title.split()), " ".join(lead)] if part)
 
 
-def embed(texts: list[str], backend: str | None, batch: int = 256) -> np.ndarray | None:
+def embed(texts: list[str], backend: str | None, batch: int = 1024) -> np.ndarray | None:
     """Unit vectors of texts (one per text; a text that occurs twice is embedded once)."""
     encoder = _encoder(backend) if backend else None
     if encoder is None or not texts:
@@ -298,13 +379,14 @@ def _hyperplanes(dim: int) -> np.ndarray:
     return np.random.default_rng(17).standard_normal((LSH_TABLES * LSH_BITS, dim)).astype(np.float32)
 
 
+_BIT_VALUES = 1 << np.arange(LSH_BITS, dtype=np.int64)
+
+
 def lsh_keys(vector: np.ndarray) -> list[str]:
+    """The vector's bucket in each table: which side of each of the table's hyperplanes it lies on, as bits."""
     bits = (_hyperplanes(len(vector)) @ vector) > 0
-    keys = []
-    for t in range(LSH_TABLES):
-        chunk = bits[t * LSH_BITS:(t + 1) * LSH_BITS]
-        keys.append(f"e{t}:{int(np.packbits(chunk, bitorder='little').view(np.uint16)[0])}")
-    return keys
+    codes = bits.reshape(LSH_TABLES, LSH_BITS) @ _BIT_VALUES
+    return [f"e{t}:{code}" for t, code in enumerate(codes.tolist())]
 
 
 # -- articles and stories --------------------------------------------------------------------
@@ -355,7 +437,8 @@ def story_id_for(doc_id: str) -> str:
 
 
 def _log_counts(counts: Counter) -> dict[str, float]:
-    return {k: 1.0 + math.log(v) for k, v in counts.items() if v > 0}
+    log = math.log
+    return {k: (1.0 + log(v)) if v > 1 else 1.0 for k, v in counts.items() if v > 0}
 
 
 @dataclass
@@ -399,20 +482,26 @@ class StoryIndex:
     def _norm(self, counts: dict[str, float]) -> float:
         return math.sqrt(sum((v * self.idf(k)) ** 2 for k, v in counts.items()))
 
-    def _query(self, counts: Counter) -> tuple[dict[str, float], float]:
-        """An article's side of the IDF-weighted cosine, computed once for all the stories it is scored
-        against: each key's log count times its IDF squared, and the weighted norm."""
+    def _query(self, counts: dict[str, float]) -> tuple[dict[str, float], float]:
+        """An article's side of the IDF-weighted cosine (from its log counts), computed once for all the
+        stories it is scored against: each key's log count times its IDF squared, and the weighted norm."""
+        self.idf("")  # the table of the current frequencies
+        known = self._idf
         query, squares = {}, 0.0
-        for key, value in _log_counts(counts).items():
-            idf = self.idf(key)
+        for key, value in counts.items():
+            idf = known.get(key) or self.idf(key)
             query[key] = value * idf * idf
             squares += (value * idf) ** 2
         return query, math.sqrt(squares)
 
-    def _prepared(self, article: Article) -> dict[str, tuple[dict[str, float], float]]:
+    def _prepared(self, article: Article) -> dict:
+        """What scoring and adding an article read, computed once per article: its log counts, their
+        IDF-weighted side of the cosine (words, evidence) and, later, its index keys."""
         key = (article.doc_id, self.documents, id(article))
         if self._query_cache[0] != key:
-            self._query_cache = (key, {"words": self._query(article.words), "evidence": self._query(article.evidence)})
+            words, proof = _log_counts(article.words), _log_counts(article.evidence)
+            self._query_cache = (key, {"words": self._query(words), "evidence": self._query(proof),
+                                       "log words": words, "log evidence": proof})
         return self._query_cache[1]
 
     def _fast_cosine(self, query: tuple[dict[str, float], float], story: Story, kind: str) -> float:
@@ -443,9 +532,24 @@ class StoryIndex:
             return float(article.embedding @ story.vector_sum) / norm if norm else 0.0
         return self._fast_cosine(self._prepared(article)["words"], story, "words")
 
-    def score(self, article: Article, story: Story) -> dict[str, float]:
-        """How well an article fits a story: text similarity, evidence similarity, and the blend."""
-        text = self._text(article, story)
+    def _texts(self, article: Article, stories: list[Story]) -> list[float]:
+        """`_text` of an article against each of several stories, the embeddings' in one product."""
+        if article.embedding is None or len(stories) < 2 or any(st.vector_sum is None for st in stories):
+            return [self._text(article, st) for st in stories]
+        dots = (np.stack([st.vector_sum for st in stories]) @ article.embedding).tolist()
+        texts = []
+        for st, dot in zip(stories, dots, strict=True):
+            if "vector" not in st.norms:
+                st.norms["vector"] = float(np.linalg.norm(st.vector_sum))
+            norm = st.norms["vector"]
+            texts.append(dot / norm if norm else 0.0)
+        return texts
+
+    def score(self, article: Article, story: Story, text: float | None = None) -> dict[str, float]:
+        """How well an article fits a story: text similarity (given, or computed), evidence similarity,
+        and the blend."""
+        if text is None:
+            text = self._text(article, story)
         proof = self._fast_cosine(self._prepared(article)["evidence"], story, "evidence")
         w = self.settings.evidence_weight
         return {"text": round(text, 4), "evidence": round(proof, 4), "score": round((1 - w) * text + w * proof, 4)}
@@ -478,10 +582,8 @@ class StoryIndex:
                 self.postings.setdefault(key, set()).add(story.story_id)
 
     def candidates(self, article: Article, extra: Iterable[str] = ()) -> list[str]:
-        hits: Counter = Counter()
-        for key in self._candidate_keys(article):
-            for story_id in self.postings.get(key, ()):
-                hits[story_id] += 1
+        postings = self.postings
+        hits = Counter(chain.from_iterable(postings[key] for key in self._candidate_keys(article) if key in postings))
         for story_id in extra:
             hits[story_id] += 1000  # a near copy's story is always a candidate
         ranked = heapq.nsmallest(self.settings.max_candidates, hits.items(),
@@ -504,11 +606,11 @@ class StoryIndex:
         stories = [self.stories[s] for s in self.candidates(article) if self.in_time(article, self.stories[s])]
         # the text similarity first: evidence adds at most w, so once a story's text leaves it below the
         # best score so far (or below the threshold), the stories after it cannot win either
-        for text, story in sorted(((self._text(article, st), st) for st in stories), key=lambda pair: -pair[0]):
+        for text, story in sorted(zip(self._texts(article, stories), stories, strict=True), key=lambda pair: -pair[0]):
             bound = (1 - w) * text + w + 1e-4
             if bound < self.settings.join_threshold or (best_score is not None and bound < best_score["score"]):
                 break
-            scores = self.score(article, story)
+            scores = self.score(article, story, text)
             if best_score is None or scores["score"] > best_score["score"]:
                 best, best_score = story.story_id, scores
         if best is not None and best_score["score"] >= self.settings.join_threshold:
@@ -541,16 +643,36 @@ class StoryIndex:
         story.last_seen = max(story.last_seen or night, night)
         if article.embedding is not None:
             story.vector_sum = article.embedding.copy() if story.vector_sum is None else story.vector_sum + article.embedding
-        story.evidence.update(_log_counts(article.evidence))
-        story.words.update(_log_counts(article.words))
-        story.norms.clear()
+        story.norms.pop("vector", None)
+        self._add_counts(story, "evidence", self._prepared(article))
+        self._add_counts(story, "words", self._prepared(article))
         if len(story.words) > self.settings.story_words * 2:
             story.words = Counter(dict(story.words.most_common(self.settings.story_words)))
+            story.norms.pop(("words", self.documents), None)
         if len(story.evidence) > self.settings.story_words * 4:
             story.evidence = Counter(dict(story.evidence.most_common(self.settings.story_words * 2)))
+            story.norms.pop(("evidence", self.documents), None)
         self.story_of[article.doc_id] = story.story_id
         for key in self._candidate_keys(article):
             self.postings.setdefault(key, set()).add(story.story_id)
+
+    def _add_counts(self, story: Story, kind: str, prepared: dict) -> None:
+        """Add an article's log counts to a story's sums; a weighted norm already known for these frequencies
+        follows the sums (each changed key's square swapped) instead of being summed again over all keys."""
+        counts = prepared["log " + kind]
+        sums = story.evidence if kind == "evidence" else story.words
+        key = (kind, self.documents)
+        norm = story.norms.pop(key, None)
+        if norm is None:
+            sums.update(counts)
+            return
+        squares = norm * norm
+        weights = prepared[kind][0]  # log count times IDF squared: (old + v)^2 - old^2 = v (2 old + v)
+        for k, v in counts.items():
+            old = sums.get(k, 0.0)
+            sums[k] = old + v
+            squares += (2 * old + v) * weights[k]
+        story.norms[key] = math.sqrt(max(squares, 0.0))
 
     def remove(self, doc_id: str) -> None:
         """Take a document out of its story (its text changed, or it left the input); its evidence stays

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from pipeline.stories import (
     group,
     text_words,
 )
-from pipeline.storystore import Member, StoryStore
+from pipeline.storystore import Member, StoryStore, damaged
 from pipeline.text import head as text_head
 from pipeline.workspace import STORY_STORE, Workspace
 
@@ -160,13 +161,22 @@ def prepare(articles: list[Article], config: StoriesConfig, backend: str | None,
     """Evidence, words and embeddings of articles, in place. `cached` maps the hash of an embedded text
     to its vector (from the story store): those texts are not embedded again; nor are `copies`, the
     near copies that join their canonical copy's story without being compared with others."""
-    cached = cached or {}
+    prepare_keys(articles, config)
+    if backend:
+        prepare_vectors(articles, config, backend, cached, copies)
+
+
+def prepare_keys(articles: list[Article], config: StoriesConfig) -> None:
+    """Evidence keys of the whole text and words of the lead, in place."""
     for article in articles:
-        lead = article.text[:config.lead_chars]
         article.evidence = evidence(article.title, article.text)
-        article.words = text_words(article.title, lead)
-    if not backend:
-        return
+        article.words = text_words(article.title, article.text[:config.lead_chars])
+
+
+def prepare_vectors(articles: list[Article], config: StoriesConfig, backend: str,
+                    cached: dict[str, Any] | None = None, copies: set[str] | frozenset = frozenset()) -> None:
+    """Embeddings of the headline and lead, in place (see `prepare`)."""
+    cached = cached or {}
     todo = []
     for article in articles:
         if article.doc_id in copies:
@@ -184,93 +194,115 @@ def prepare(articles: list[Article], config: StoriesConfig, backend: str | None,
 
 
 def build_stories(out_dir: str | os.PathLike, config: Config, now: datetime | None = None) -> dict[str, Any]:
-    """Group the articles of OUT into stories, remember them, write OUT/stories.json; returns its content."""
+    """Group the articles of OUT into stories, remember them, write OUT/stories.json; returns its content.
+    A story store that cannot be read, on opening or later, is moved aside and the stories grouped again."""
     root = Path(out_dir)
     settings = config.stories
     now = now or datetime.now(UTC)
-    night = now.date().isoformat()
     backend = embedding_backend(settings.embedding)
     store = StoryStore(root / STORE_PATH)
     try:
-        members = store.members()
-        model = store_key(settings, backend)
-        if members and store.meta("embedding") != model:
-            members = {}  # vectors from another model or of other text cannot be compared: start again
-        folders = document_folders(root)
-        for doc_id in [d for d in members if d not in folders]:
-            del members[doc_id]
-        open_since = None
-        if settings.window_days:
-            open_since = (date.fromisoformat(night) - timedelta(days=settings.window_days)).isoformat()
-        index = store.load_index(grouping_settings(settings, backend), open_since) if members else \
-            StoryIndex(grouping_settings(settings, backend))
-        for doc_id in [d for d in list(index.story_of) if d not in members]:
-            index.remove(doc_id)
-
-        fresh: list[Article] = []
-        stamps: dict[str, tuple[str, str]] = {}
-        for doc_id, folder in folders.items():
-            stamp = _stamp(folder)
-            known = members.get(doc_id)
-            if known and known.stamp == stamp:
-                continue
-            article = article_from_records(doc_id, folder)
-            if article is None:
-                if known:
-                    index.remove(doc_id)
-                    del members[doc_id]
-                continue
-            record = f"{doc_id}/{_record_files()['summarize'] if article.summary else _record_files()['clean']}"
-            if known and known.content_hash == article.content_hash and known.story_id in index.stories:
-                # the summary changed, not the text: the story, its match and its vector stay
-                kept = {k: known.info[k] for k in ("match", "embedded") if k in known.info}
-                known.stamp, known.info = stamp, {**_info(article, record), **kept}
-                continue
-            fresh.append(article)
-            stamps[doc_id] = (stamp, record)
-        # near copies among the new articles and those of the open stories
-        fresh_ids = {a.doc_id for a in fresh}
-        pool = [CopyCandidate(a.doc_id, a.text, a.date) for a in fresh]
-        for m in members.values():
-            if m.story_id in index.stories and m.signature is not None and m.doc_id not in fresh_ids:
-                pool.append(CopyCandidate(m.doc_id, "", m.info.get("date"), words=m.info.get("words", 0) or 1,
-                                          hash=m.content_hash, signature=m.signature))
-        groups = copy_groups(pool, settings.near_duplicate_threshold, settings.shingle_words, settings.num_perm)
-        signatures = {c.doc_id: c.signature for c in pool}
-        copies: dict[str, str] = {}
-        for g in groups:
-            placed = [d for d in g.members if d not in fresh_ids]
-            anchor = g.canonical if g.canonical not in fresh_ids or not placed else placed[0]
-            for d in g.members:
-                if d in fresh_ids and d != anchor:
-                    copies[d] = anchor
-        cached = {m.info["embedded"]: m.embedding for m in members.values()
-                  if m.embedding is not None and m.info.get("embedded")}
-        prepare(fresh, settings, backend, cached, copies=set(copies))
-        matches = group(fresh, index, night, copies)
-        for article in fresh:
-            stamp, record = stamps[article.doc_id]
-            previous = members.get(article.doc_id)
-            members[article.doc_id] = Member(
-                doc_id=article.doc_id, story_id=index.story_of[article.doc_id],
-                night=previous.night if previous else night, content_hash=article.content_hash, stamp=stamp,
-                signature=signatures.get(article.doc_id), embedding=article.embedding,
-                info={**_info(article, record), "match": matches.get(article.doc_id),
-                      **({"embedded": article.embedded} if article.embedded else {})})
-        for doc_id, m in members.items():  # members of closed stories keep the story they had
-            if doc_id in index.story_of:
-                m.story_id = index.story_of[doc_id]
-        nights = store.story_nights()
-        nights.update({s.story_id: (s.first_seen, s.last_seen) for s in index.stories.values()})
-        store.save(index, members, model)
-        moved = store.moved_aside
+        try:
+            members, nights, groups = _group_night(root, settings, backend, store, now)
+        except sqlite3.DatabaseError as exc:
+            if not damaged(exc):
+                raise
+            store.close()
+            store.set_aside_damaged(exc)  # damage past what opening it reads
+            members, nights, groups = _group_night(root, settings, backend, store, now)
+        moved, reason = store.moved_aside, store.aside_reason
     finally:
         store.close()
     data = stories_document(members, nights, groups, backend, settings, now)
     if moved:
-        data["report"]["store_rebuilt"] = f"the story store could not be read and was moved aside to {moved.name}"
+        data["report"]["store_rebuilt"] = (f"the story store was moved aside to {moved.name} because {reason}; "
+                                           "the stories were grouped again from the records, and those of "
+                                           "earlier nights show tonight as their first night")
     write_json_atomic(root / STORIES_FILE, data)
     return data
+
+
+def _group_night(root: Path, settings: StoriesConfig, backend: str | None, store: StoryStore, now: datetime):
+    """The members of every story after tonight's articles are placed, the stories' nights, the copy groups."""
+    night = now.date().isoformat()
+    members = store.members()
+    model = store_key(settings, backend)
+    if members and store.meta("embedding") != model:
+        members = {}  # vectors from another model or of other text cannot be compared: start again
+    folders = document_folders(root)
+    for doc_id in [d for d in members if d not in folders]:
+        del members[doc_id]
+    open_since = None
+    if settings.window_days:
+        open_since = (date.fromisoformat(night) - timedelta(days=settings.window_days)).isoformat()
+    loaded = bool(members)  # else every stored row is replaced
+    index = store.load_index(grouping_settings(settings, backend), open_since) if loaded else \
+        StoryIndex(grouping_settings(settings, backend))
+    changed: set[str] = set()  # members to write back; the others are stored as they are
+    for doc_id in [d for d in list(index.story_of) if d not in members]:
+        index.remove(doc_id)
+
+    fresh: list[Article] = []
+    stamps: dict[str, tuple[str, str]] = {}
+    for doc_id, folder in folders.items():
+        stamp = _stamp(folder)
+        known = members.get(doc_id)
+        if known and known.stamp == stamp:
+            continue
+        article = article_from_records(doc_id, folder)
+        if article is None:
+            if known:
+                index.remove(doc_id)
+                del members[doc_id]
+            continue
+        record = f"{doc_id}/{_record_files()['summarize'] if article.summary else _record_files()['clean']}"
+        if known and known.content_hash == article.content_hash and known.story_id in index.stories:
+            # the summary changed, not the text: the story, its match and its vector stay
+            kept = {k: known.info[k] for k in ("match", "embedded") if k in known.info}
+            known.stamp, known.info = stamp, {**_info(article, record), **kept}
+            changed.add(doc_id)
+            continue
+        fresh.append(article)
+        stamps[doc_id] = (stamp, record)
+    # near copies among the new articles and those of the open stories
+    fresh_ids = {a.doc_id for a in fresh}
+    pool = [CopyCandidate(a.doc_id, a.text, a.date) for a in fresh]
+    for m in members.values():
+        if m.story_id in index.stories and m.signature is not None and m.doc_id not in fresh_ids:
+            pool.append(CopyCandidate(m.doc_id, "", m.info.get("date"), words=m.info.get("words", 0) or 1,
+                                      hash=m.content_hash, signature=m.signature))
+    groups = copy_groups(pool, settings.near_duplicate_threshold, settings.shingle_words, settings.num_perm)
+    signatures = {c.doc_id: c.signature for c in pool}
+    copies: dict[str, str] = {}
+    for g in groups:
+        placed = [d for d in g.members if d not in fresh_ids]
+        anchor = g.canonical if g.canonical not in fresh_ids or not placed else placed[0]
+        for d in g.members:
+            if d in fresh_ids and d != anchor:
+                copies[d] = anchor
+    cached = {m.info["embedded"]: m.embedding for m in members.values()
+              if m.embedding is not None and m.info.get("embedded")}
+    prepare(fresh, settings, backend, cached, copies=set(copies))
+    matches = group(fresh, index, night, copies)
+    for article in fresh:
+        stamp, record = stamps[article.doc_id]
+        previous = members.get(article.doc_id)
+        members[article.doc_id] = Member(
+            doc_id=article.doc_id, story_id=index.story_of[article.doc_id],
+            night=previous.night if previous else night, content_hash=article.content_hash, stamp=stamp,
+            signature=signatures.get(article.doc_id), embedding=article.embedding,
+            info={**_info(article, record), "match": matches.get(article.doc_id),
+                  **({"embedded": article.embedded} if article.embedded else {})})
+    changed |= fresh_ids
+    for doc_id, m in members.items():  # members of closed stories keep the story they had
+        if doc_id in index.story_of and m.story_id != index.story_of[doc_id]:
+            m.story_id = index.story_of[doc_id]
+            changed.add(doc_id)
+    nights = store.story_nights()
+    nights.update({s.story_id: (s.first_seen, s.last_seen) for s in index.stories.values()})
+    store.save(index, members, model, changed=changed if loaded else None,
+               counted=[a.evidence.keys() | a.words.keys() for a in fresh] if loaded else None)
+    return members, nights, groups
 
 
 # -- stories.json ---------------------------------------------------------------------------

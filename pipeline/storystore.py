@@ -11,10 +11,12 @@ the records, which costs the first-seen nights of the stories and nothing else.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import numpy as np
 from pipeline.stories import GroupingSettings, Story, StoryIndex
 
 STORE_VERSION = 1
+log = logging.getLogger("newsum")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,21 +60,59 @@ def _array(blob: bytes | None, dtype) -> np.ndarray | None:
     return None if blob is None else np.frombuffer(blob, dtype=dtype).copy()
 
 
+def damaged(exc: BaseException) -> bool:
+    """A file that is not a database, or a damaged one (not a lock, a full disk, a permission)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+class OtherVersion(Exception):
+    """The store was written by a newsum whose store has another layout."""
+
+
 class StoryStore:
+    """The story store at `path`. One that cannot be read (not a database, damaged, or written by a version
+    of newsum with another layout) is moved aside, kept under a name that says why
+    (`stories.sqlite.damaged-<time>`, `stories.sqlite.v<version>-<time>`), and a new one is started:
+    `moved_aside` and `aside_reason` say so."""
+
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.moved_aside: Path | None = None
+        self.aside_reason: str | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = self._open()
-        except sqlite3.DatabaseError:
-            self.db = None
-        if self.db is None:
-            self.moved_aside = self.path.with_name(self.path.name + ".damaged")
-            os.replace(self.path, self.moved_aside)
+        except OtherVersion as exc:
+            self._set_aside(f"v{exc.args[0]}", f"it was written by another version of newsum (store version "
+                                                f"{exc.args[0]}, this one reads {STORE_VERSION})")
             self.db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not damaged(exc):
+                raise
+            self.set_aside_damaged(exc)
 
-    def _open(self) -> sqlite3.Connection | None:
+    def set_aside_damaged(self, exc: BaseException) -> None:
+        """Move a store found damaged (on opening it, or later while reading it) aside and start a new one."""
+        self._set_aside("damaged", f"it could not be read ({exc})")
+        self.db = self._open()
+
+    def _set_aside(self, why: str, reason: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}-{n}")
+        for suffix in ("", "-journal", "-wal", "-shm"):  # a journal left beside a new file would be replayed into it
+            try:
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            except FileNotFoundError:
+                pass
+        self.moved_aside, self.aside_reason = aside, reason
+        log.warning("the story store %s was moved aside to %s: %s; stories are grouped again from the records",
+                    self.path, aside.name, reason)
+
+    def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(_SCHEMA)
@@ -80,13 +121,12 @@ class StoryStore:
                 db.execute("INSERT INTO meta VALUES ('version', ?)", (str(STORE_VERSION),))
                 db.commit()
             elif version[0] != str(STORE_VERSION):
-                db.close()
-                return None
+                raise OtherVersion(version[0])
             db.execute("SELECT count(*) FROM members").fetchone()
             if "dates" not in {row[1] for row in db.execute("PRAGMA table_info(stories)")}:
                 db.execute("ALTER TABLE stories ADD COLUMN dates TEXT")  # a store from before story dates
                 db.commit()
-        except sqlite3.DatabaseError:
+        except BaseException:
             db.close()
             raise
         return db
@@ -127,13 +167,21 @@ class StoryStore:
         index.reindex()
         return index
 
-    def save(self, index: StoryIndex, members: dict[str, Member], embedding: str | None) -> None:
-        """Replace what is stored with the index (its open stories) and the members, in one transaction."""
+    def save(self, index: StoryIndex, members: dict[str, Member], embedding: str | None,
+             changed: set[str] | None = None, counted: list | None = None) -> None:
+        """Store the index (its open stories) and the members, in one transaction. With `changed` (the
+        members new or altered since they were read) and `counted` (the keys of the articles counted
+        since), only those members and key frequencies are written and members gone are deleted; without,
+        every row is replaced."""
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('documents', ?)", (str(index.documents),))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding', ?)", (embedding or "none",))
-            self.db.execute("DELETE FROM df")
-            self.db.executemany("INSERT INTO df VALUES (?, ?)", index.df.items())
+            if counted is None:
+                self.db.execute("DELETE FROM df")
+                self.db.executemany("INSERT INTO df VALUES (?, ?)", index.df.items())
+            else:
+                keys = set().union(*counted)
+                self.db.executemany("INSERT OR REPLACE INTO df VALUES (?, ?)", ((k, index.df[k]) for k in keys))
             live = {m.story_id for m in members.values()}
             for story_id in [r[0] for r in self.db.execute("SELECT story_id FROM stories")]:
                 if story_id not in live:
@@ -144,8 +192,14 @@ class StoryStore:
                 [(s.story_id, s.first_seen, s.last_seen, _blob(s.vector_sum, np.float32),
                   json.dumps(dict(s.evidence)), json.dumps(dict(s.words)),
                   json.dumps(list(s.dates)) if s.dates else None) for s in index.stories.values()])
-            self.db.execute("DELETE FROM members")
+            if changed is None:
+                self.db.execute("DELETE FROM members")
+                rows = members.values()
+            else:
+                gone = [(r[0],) for r in self.db.execute("SELECT doc_id FROM members") if r[0] not in members]
+                self.db.executemany("DELETE FROM members WHERE doc_id = ?", gone)
+                rows = [members[d] for d in sorted(changed) if d in members]
             self.db.executemany(
-                "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(m.doc_id, m.story_id, m.night, m.content_hash, m.stamp, _blob(m.signature, np.uint64),
-                  _blob(m.embedding, np.float32), json.dumps(m.info, ensure_ascii=False)) for m in members.values()])
+                  _blob(m.embedding, np.float32), json.dumps(m.info, ensure_ascii=False)) for m in rows])

@@ -248,6 +248,23 @@ def test_an_unreadable_state_database_is_ignored(digested, tmp_path, content):
     assert "Last run" not in (copy / "digest.md").read_text(encoding="utf-8")
 
 
+def test_a_story_store_set_aside_is_told_to_the_operator_at_the_end(digested, tmp_path):
+    out, _ = digested
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / ".newsum" / "stories.sqlite").write_bytes(b"not a database" * 100)
+    result = run_cli("digest", str(copy))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "story store" in line]
+    assert len(warnings) == 1 and "stories.sqlite.damaged-" in warnings[0] and "Traceback" not in result.stderr
+    markdown = (copy / "digest.md").read_text(encoding="utf-8")
+    tail = markdown[markdown.index("## For the operator"):]
+    assert "The story store was moved aside to stories.sqlite.damaged-" in tail and "first night" in tail
+    assert 'data-cause="story-store"' in (copy / "digest.html").read_text(encoding="utf-8")
+    again = run_cli("digest", str(copy))  # the next digest has nothing to tell of it
+    assert "story store" not in again.stderr and "story store" not in (copy / "digest.md").read_text(encoding="utf-8")
+
+
 def test_a_corrupt_record_does_not_stop_the_digest(digested, tmp_path):
     out, records = digested
     copy = tmp_path / "out"

