@@ -627,6 +627,21 @@ def print_extraction(items: list[Item], chosen: list[Item], rejected: Counter, t
         print(f"  {lang}: {per[(lang, 'sentence')]:4} / {per[(lang, 'paragraph')]:4}")
 
 
+def print_parts(chosen: list[Item], predictions: list[str]) -> None:
+    """Accuracy per part, split by source: development (the fortunes packages), where settings
+    may be tuned, and test (Debian Reference and man pages), where they are only checked."""
+    for part, wanted in (("development (fortunes)", True), ("test (Debian Reference, man pages)", False)):
+        right: Counter = Counter()
+        total: Counter = Counter()
+        for item, guess in zip(chosen, predictions, strict=True):
+            if (item.source in FORTUNES) == wanted:
+                total[item.kind] += 1
+                right[item.kind] += guess == item.lang
+        figures = "  ".join(f"{kind} {100 * right[kind] / total[kind]:.2f} % ({right[kind]}/{total[kind]})"
+                            for kind in sorted(total))
+        print(f"  {part:36}: all {100 * sum(right.values()) / max(1, sum(total.values())):.2f} %  {figures}")
+
+
 def write_tsv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("\t".join(header) + "\n")
@@ -647,6 +662,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--errors", metavar="FILE", help="write every misclassified item to FILE (TSV)")
     parser.add_argument("--dump", metavar="FILE", help="write the items as TSV for bench/detect_eval.py (do not commit)")
     parser.add_argument("--no-eval", action="store_true", help="extract (and dump) only")
+    parser.add_argument("--parts", action="store_true",
+                        help="also accuracy per part: development (the fortunes packages) and test (the rest)")
     args = parser.parse_args(argv)
     if args.fetch:
         fetch(Path(args.fetch).expanduser())
@@ -666,6 +683,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.backend or ["ensemble", "fasttext", "lingua", "langdetect"]:
         r = evaluate(CONFIGURATIONS[name], triples, [])
         print_figures(name, r, confusions=True)
+        if args.parts:
+            print_parts(chosen, r["predictions"])
         sys.stdout.flush()
         for it, guess in zip(chosen, r["predictions"], strict=True):
             if guess != it.lang:

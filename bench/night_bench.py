@@ -5,9 +5,9 @@ Builds, once, in --workdir:
 - models with the architectures of the configured ones and random weights:
   opus-mt-it-en (MarianMT, 6+6 layers, d_model 512, vocabulary 80 379),
   opus-mt-fr-en (the same, vocabulary 59 514), and distilbart-cnn-12-6 (BART, 12+6 layers,
-  d_model 1024, FFN 4096, vocabulary 50 264, 1 024 positions), each with a SentencePiece
-  tokenizer learned on the corpus's own language and laid into the full vocabulary
-  (bench/translate_bench.py's builder), saved with save_pretrained and converted to
+  d_model 1024, FFN 4096, vocabulary 50 264, 1 024 positions), each with SentencePiece
+  tokenizers learned on the corpus (MarianMT: the source language and English; BART: English)
+  and laid into the full vocabulary (bench/translate_bench.py's builder), saved with save_pretrained and converted to
   CTranslate2 int8 by `newsum models pull`;
 - a nightly corpus from real articles: Italian and French from CL-TLS (Global Voices,
   MorenoLaQuatra/CL-TLS @ 39ae6d5c84f86af45811fc2bf4ea44c4809a685f, in
@@ -19,9 +19,13 @@ Builds, once, in --workdir:
   the title and body, and one in five an HTML page. Nothing of it is committed.
 
 Random weights never emit the end token, so every output runs to its cap: the caps are
-the realistic lengths. Translation: `max_new_tokens` is the corpus's mean segment length
-in the target tokenizer (a translation is about as long as its source), beam 4 as in
-models.yaml. Summaries: distilbart's settings from models.yaml (beam 4, no repeated
+the realistic lengths. Translation: `max_new_tokens` is the mean length of the segments
+translate makes of the corpus's cleaned pages (a translation is about as long as its
+source), beam 4 as in models.yaml. The MarianMT target side is a SentencePiece model learned
+on the English articles, as opus-mt's is learned on English, and every other entry of the
+vocabulary is biased out of the output layer, so translations are made of English pieces
+and reach the summarizer (whose tokenizer is learned on the same English text) about as
+long as they were generated, as real English would. Summaries: distilbart's settings from models.yaml (beam 4, no repeated
 trigram) with `max_new_tokens` --summary-tokens (90, a CNN-style summary of ~70 words).
 
 Configurations (--configs) are a backend and options joined by `+`: `select` sets
@@ -204,27 +208,35 @@ def build_bart(folder: Path, texts: list[str]) -> None:
     tokenizer.save_pretrained(folder / "model")
 
 
-def learned_pieces_only(folder: Path) -> None:
-    """Bias the output layer against the vocabulary's filler entries (no text produces them).
+def target_pieces_only(folder: Path) -> None:
+    """Bias the output layer against every entry that is not a learned piece of the target side.
 
-    Random weights pick any entry of the vocabulary; decoded, a filler entry is a long string
-    (`<unused_123>`) that the next model reads as a dozen pieces, so translations would reach
-    summarize several times longer than real ones. With the bias they are made of the learned
-    pieces, about as long in tokens as they were generated; the output layer is computed whole
-    as before (the work per step is unchanged)."""
+    Random weights pick any entry of the vocabulary. Decoded, a filler entry is a long string
+    (`<unused_123>`) that the next model reads as a dozen pieces, and a source-side piece (an
+    Italian or French one in opus-mt's joint vocabulary) is one that the summarizer's English
+    tokenizer cuts several times finer than English: either way translations would reach
+    summarize several times longer than real ones. With the bias, outputs are made of the
+    target side's learned pieces (English for opus-mt-it-en and -fr-en, whose target side is
+    learned on English text, and for BART), about as long in the next model's tokens as they
+    were generated; the output layer is computed whole as before (the work per step is unchanged)."""
+    import sentencepiece as spm
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    marker = folder / "learned-pieces-only"
+    marker = folder / "target-pieces-only"
     if marker.is_file():
         return
     tokenizer = AutoTokenizer.from_pretrained(folder)
+    target = spm.SentencePieceProcessor(model_file=str(folder / "target.spm"))
+    allowed = {target.id_to_piece(i) for i in range(target.get_piece_size())
+               if not target.is_unknown(i) and not target.id_to_piece(i).startswith("<unused_")}
+    allowed.add(tokenizer.eos_token)
+    biased = [i for token, i in tokenizer.get_vocab().items() if token not in allowed]
     model = AutoModelForSeq2SeqLM.from_pretrained(folder, use_safetensors=True)
-    fillers = [i for token, i in tokenizer.get_vocab().items() if token.startswith("<unused_")]
     with torch.no_grad():
-        model.final_logits_bias[0, fillers] = -1e4
+        model.final_logits_bias[0, biased] = -1e4
     model.save_pretrained(folder)
-    marker.write_text(f"{len(fillers)} filler entries biased out\n", encoding="utf-8")
+    marker.write_text(f"{len(biased)} entries biased out, {len(allowed)} target pieces left\n", encoding="utf-8")
 
 
 def build_models(workdir: Path, articles: dict) -> dict[str, Path]:
@@ -236,7 +248,8 @@ def build_models(workdir: Path, articles: dict) -> dict[str, Path]:
         folder = workdir / f"marian-{language}-en"
         if not (folder / "model" / "model.safetensors").is_file():
             print(f"building the opus-mt-{language}-en architecture in {folder} ...", flush=True)
-            build_marian(folder, texts[language], MARIAN_VOCAB[language], TARGET_PIECES)
+            # the target side learned on English, as opus-mt's is: translations are made of English pieces
+            build_marian(folder, texts[language], MARIAN_VOCAB[language], TARGET_PIECES, target_texts=texts["en"])
         models[language] = folder / "model"
     folder = workdir / "distilbart"
     if not (folder / "model" / "model.safetensors").is_file():
@@ -244,22 +257,34 @@ def build_models(workdir: Path, articles: dict) -> dict[str, Path]:
         build_bart(folder, texts["en"])
     models["summarize"] = folder / "model"
     for model in models.values():
-        learned_pieces_only(model)
+        target_pieces_only(model)
     return models
 
 
-def mean_segment_tokens(models: dict[str, Path], articles: dict, sample: int = 30) -> int:
-    """The mean length of the segments translate makes, in target tokens (~ the translation's length)."""
+def mean_segment_tokens(models: dict[str, Path], corpus: Path, workdir: Path) -> int:
+    """The mean length, in target tokens, of the segments translate makes of the corpus's own
+    pages after clean (furniture that survives included): random weights never stop, so every
+    segment's translation runs to this cap, and the translated articles are then as long in
+    all as their sources, as real translations are."""
     from pipeline.config import parse_config
     from pipeline.models.loading import load_seq2seq
     from pipeline.stages.translate.stage import pack_segments
+    from pipeline.text import split_paragraphs
 
+    out = workdir / "segments-clean"
+    shutil.rmtree(out, ignore_errors=True)
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", str(corpus), "--out", str(out),
+                           "--stages", "clean", "--quiet"], capture_output=True, text=True)
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"clean failed:\n{done.stderr[-2000:]}")
     lengths = []
     for language in ("it", "fr"):
         config = parse_config({"device": "cpu", "translate": {"models": {language: {"model": str(models[language])}}}})
         model = load_seq2seq(config.translate.models[language], language, config, lazy=True)
-        for _title, paragraphs in articles[language][:sample]:
-            lengths += [tokens for p in paragraphs for _s, _x, tokens in pack_segments(p, language, model)]
+        for path in sorted(out.glob(f"{language}-*/clean.json")):
+            text = json.loads(path.read_text(encoding="utf-8"))["text"]
+            lengths += [tokens for p in split_paragraphs(text) for _s, _x, tokens in pack_segments(p, language, model)]
+    shutil.rmtree(out, ignore_errors=True)
     return max(8, round(statistics.fmean(lengths)))
 
 
@@ -321,6 +346,19 @@ def stage_seconds(out: Path, since: datetime) -> dict[str, float]:
     return totals
 
 
+def first_round_chunks(out: Path, since: datetime) -> list[int]:
+    """Chunks of the first map-reduce round (1 where the text fit, or was selected) of the
+    summaries written since `since`: how long translated articles reached summarize."""
+    counts = []
+    for path in out.rglob(RECORD_FILES["summarize"]):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        started = (record.get("timings") or {}).get("started_at")
+        rounds = (record.get("report") or {}).get("chunks_per_round")
+        if started and datetime.fromisoformat(started) >= since and rounds:
+            counts.append(rounds[0])
+    return counts
+
+
 def night(corpus: Path, out: Path, config: Path, workers: int, articles: int, cores: int) -> dict:
     since = datetime.now().astimezone().replace(microsecond=0)
     command = [sys.executable, "-m", "pipeline", "run", str(corpus), "--out", str(out), "--config", str(config),
@@ -329,10 +367,12 @@ def night(corpus: Path, out: Path, config: Path, workers: int, articles: int, co
     if got["code"] not in (0, 3):
         raise SystemExit(f"newsum run exited {got['code']}:\n{got['stderr']}")
     stages = stage_seconds(out, since)
+    chunks = first_round_chunks(out, since)
     return {"articles": articles, "code": got["code"], "wall": got["wall"], "cpu": got["cpu"], "rss_mb": got["rss_mb"],
             "per_cpu_hour": articles * 3600 / got["cpu"], "per_core_hour": articles * 3600 / (got["wall"] * cores),
             **{f"share_{s}": stages[s] / got["wall"] for s in STAGES},
-            "share_other": max(0.0, 1 - sum(stages.values()) / got["wall"])}
+            "share_other": max(0.0, 1 - sum(stages.values()) / got["wall"]),
+            "chunks": statistics.fmean(chunks) if chunks else 0.0, "chunks_max": max(chunks, default=0)}
 
 
 def median(results: list[dict]) -> dict:
@@ -343,12 +383,14 @@ def show(label: str, m: dict) -> None:
     shares = "  ".join(f"{s} {m[f'share_{s}']:5.1%}" for s in (*STAGES, "other"))
     print(f"  {label:34} {m['articles']:4.0f} articles  wall {m['wall']:7.1f} s  CPU {m['cpu']:7.1f} s  "
           f"{m['per_cpu_hour']:7.0f} /CPU-hour  {m['per_core_hour']:7.0f} /core-hour (wall)  "
-          f"peak RSS {m['rss_mb']:5.0f} MB  exit {m['code']:.0f}\n  {'':34} time: {shares}", flush=True)
+          f"peak RSS {m['rss_mb']:5.0f} MB  exit {m['code']:.0f}\n  {'':34} time: {shares}\n"
+          f"  {'':34} summarize input: {m['chunks']:.1f} chunks per article in the first round "
+          f"(at most {m['chunks_max']:.0f})", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=CACHE / "night-bench",
+    parser.add_argument("--workdir", type=Path, default=CACHE / "night-bench-en",
                         help="models, conversions and corpora (reused between invocations)")
     parser.add_argument("--articles", type=int, default=300, help="articles of night 1")
     parser.add_argument("--new-share", type=float, default=0.1, help="night 2: this share of new articles added")
@@ -370,11 +412,11 @@ def main() -> None:
     night1 = write_corpus(corpus / "night1", articles, 0, options.articles)
     extra = write_corpus(corpus / "new", articles, options.articles, new)
     words = [len(p.read_text(encoding="utf-8").split()) for p in night1]
-    translate_tokens = mean_segment_tokens(models, articles)
+    translate_tokens = mean_segment_tokens(models, corpus / "night1", workdir)
     print(f"corpus: {len(night1)} articles (it, fr, en; {sum(p.suffix == '.html' for p in night1)} HTML), "
           f"{statistics.median(words):.0f} words median ({min(words)}-{max(words)}), page furniture included; "
           f"night 2 adds {new}", flush=True)
-    print(f"outputs: translations {translate_tokens} tokens (the mean segment), summaries {options.summary_tokens} "
+    print(f"outputs: translations {translate_tokens} tokens (the mean segment of the cleaned pages), summaries {options.summary_tokens} "
           f"tokens, beam 4; workers {options.workers}; {os.cpu_count()} CPUs on this machine", flush=True)
     results: dict[tuple[str, int], tuple[dict, dict]] = {}
     for backend in options.configs.split(","):

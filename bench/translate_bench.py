@@ -64,10 +64,13 @@ def target_side_size(folder: Path) -> int | None:
     return spm.SentencePieceProcessor(model_file=str(path)).get_piece_size()
 
 
-def opus_tokenizer(folder: Path, texts: list[str], vocab_size: int, target_pieces: int, max_length: int = 512):
+def opus_tokenizer(folder: Path, texts: list[str], vocab_size: int, target_pieces: int, max_length: int = 512,
+                   target_texts: list[str] | None = None):
     """A MarianTokenizer laid out as opus-mt's: SentencePiece pieces learned on `texts`, in a
     vocabulary of `vocab_size` entries (the rest named entries no text produces, <pad> last),
-    and a target side of `target_pieces` pieces. Returns the tokenizer."""
+    and a target side of `target_pieces` pieces. With `target_texts` the target side is
+    learned on them instead (English for an it-en model), and the vocabulary holds both
+    sides' pieces, as opus-mt's joint vocabulary does. Returns the tokenizer."""
     import sentencepiece as spm
     from transformers import MarianTokenizer
 
@@ -78,9 +81,20 @@ def opus_tokenizer(folder: Path, texts: list[str], vocab_size: int, target_piece
                                    hard_vocab_limit=False, character_coverage=1.0, model_type="unigram",
                                    bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, minloglevel=2)
     processor = spm.SentencePieceProcessor(model_file=str(folder / "sp.model"))
+    target_corpus = corpus
+    if target_texts is not None:
+        target_corpus = folder / "target-corpus.txt"
+        target_corpus.write_text("\n".join(target_texts), encoding="utf-8")
+        spm.SentencePieceTrainer.train(input=str(target_corpus), model_prefix=str(folder / "sp-target"),
+                                       vocab_size=SP_PIECES, hard_vocab_limit=False, character_coverage=1.0,
+                                       model_type="unigram", bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, minloglevel=2)
+        target_processor = spm.SentencePieceProcessor(model_file=str(folder / "sp-target.model"))
+    else:
+        target_processor = processor
     vocab = {"</s>": 0, "<unk>": 1}
-    for i in range(processor.get_piece_size()):
-        vocab.setdefault(processor.id_to_piece(i), len(vocab))
+    for side in (processor, target_processor):
+        for i in range(side.get_piece_size()):
+            vocab.setdefault(side.id_to_piece(i), len(vocab))
     while len(vocab) < vocab_size - 1:  # the rest of opus-mt's vocabulary: ids the tokenizer never emits
         vocab[f"<unused_{len(vocab)}>"] = len(vocab)
     vocab["<pad>"] = vocab_size - 1
@@ -88,9 +102,9 @@ def opus_tokenizer(folder: Path, texts: list[str], vocab_size: int, target_piece
     (folder / "source.spm").write_bytes((folder / "sp.model").read_bytes())
     # The target side: the same learned pieces, and as many named entries of the vocabulary
     # as make it --target-pieces long (user-defined symbols: pieces no text ever produces).
-    learned = processor.get_piece_size()
+    learned = target_processor.get_piece_size()
     extra = [token for token in vocab if token.startswith("<unused_")][: max(0, target_pieces - learned)]
-    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "target"),
+    spm.SentencePieceTrainer.train(input=str(target_corpus), model_prefix=str(folder / "target"),
                                    vocab_size=SP_PIECES + len(extra), user_defined_symbols=extra,
                                    hard_vocab_limit=False, character_coverage=1.0, model_type="unigram",
                                    bos_id=-1, eos_id=-1, unk_id=1, pad_id=-1, minloglevel=2)
@@ -105,12 +119,14 @@ def build_model(folder: Path, target_pieces: int) -> None:
                  VOCAB_SIZE, target_pieces)
 
 
-def build_marian(folder: Path, texts: list[str], vocab_size: int, target_pieces: int) -> None:
-    """An opus-mt architecture (6+6 layers, d_model 512) with random weights in folder/model."""
+def build_marian(folder: Path, texts: list[str], vocab_size: int, target_pieces: int,
+                 target_texts: list[str] | None = None) -> None:
+    """An opus-mt architecture (6+6 layers, d_model 512) with random weights in folder/model;
+    `target_texts`: the target side's own text (see opus_tokenizer)."""
     import torch
     from transformers import MarianConfig, MarianMTModel
 
-    tokenizer = opus_tokenizer(folder, texts, vocab_size, target_pieces)
+    tokenizer = opus_tokenizer(folder, texts, vocab_size, target_pieces, target_texts=target_texts)
     pad = vocab_size - 1
     config = MarianConfig(vocab_size=vocab_size, d_model=512, encoder_layers=6, decoder_layers=6,
                           encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
