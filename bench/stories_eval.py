@@ -42,6 +42,8 @@ Usage:
   python bench/stories_eval.py --sweep            # dev only: thresholds and evidence weights
   python bench/stories_eval.py --set embed_chars=200 ...   # any stories setting over models.yaml's
   python bench/stories_eval.py --timing 10000 --timing-only  # the whole of grouping N articles, one core
+  python bench/stories_eval.py --timing 10000 --timing-only --timing-source cnn  # the same from 1 100
+                                                  # CNN/DailyMail articles (bench/summarize_corpus.py's cache)
 
 Thresholds (models.yaml) are chosen on dev by one rule: the highest join threshold whose dev
 F1 is within 0.02 of the best dev F1, ties to the larger evidence weight (the labels are
@@ -168,6 +170,21 @@ def load() -> list[dict]:
     if not path.is_file():
         sys.exit(f"{path} missing: run python bench/stories_eval.py --build first")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def cnn_rows() -> list[dict]:
+    """The CNN/DailyMail articles of bench/summarize_corpus.py's cache (both parts; timing only, no
+    labels), each with its first sentence as a headline: five times as many distinct articles as
+    WikiRef220, so a synthetic night made of them has more distinct stories and fewer shared pieces."""
+    root = CACHE.parent / "summarize-en"
+    files = sorted(root.glob("*/en/*.json"))
+    if not files:
+        sys.exit(f"{root} has no articles: run python bench/summarize_corpus.py first")
+    rows = []
+    for path in files:
+        text = json.loads(path.read_text(encoding="utf-8"))["text"]
+        rows.append({"title": text.split(". ")[0][:120], "text": text[:3000]})
+    return rows
 
 
 def split(rows: list[dict]) -> dict[str, list[dict]]:
@@ -317,6 +334,8 @@ def main() -> None:
     parser.add_argument("--git-dir", type=Path, default=DEFAULT_GIT)
     parser.add_argument("--timing", type=int, default=0, help="also time grouping N articles")
     parser.add_argument("--timing-only", action="store_true", help="with --timing: only the timing")
+    parser.add_argument("--timing-source", choices=("wikiref", "cnn"), default="wikiref",
+                        help="with --timing: the real articles the synthetic night is made from")
     parser.add_argument("--sweep", action="store_true", help="dev only: thresholds and weights")
     parser.add_argument("--build-copies", action="store_true", help="ML-Crisis pages into the cache")
     parser.add_argument("--copies", type=Path, metavar="OUT", help="copy pairs among the clean records in OUT")
@@ -345,8 +364,9 @@ def main() -> None:
     rows = load()
     parts = split(rows)
     backend = embedding_backend("auto")
+    timing_rows = cnn_rows() if args.timing and args.timing_source == "cnn" else rows
     if args.timing and args.timing_only:
-        timing(rows, args.timing, backend)
+        timing(timing_rows, args.timing, backend)
         return
     if args.sweep:
         for b in (backend, None):
@@ -374,7 +394,7 @@ def main() -> None:
         print("  reach on rewrites (share of words replaced -> found): "
               + ", ".join(f"{s:.0%} -> {f:.2f}" for s, f in reach(part, cfg.near_duplicate_threshold)))
     if args.timing:
-        timing(rows, args.timing, backend)
+        timing(timing_rows, args.timing, backend)
 
 
 if __name__ == "__main__":
