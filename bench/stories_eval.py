@@ -198,10 +198,9 @@ def mixed_rows() -> list[dict]:
         for line in pages.read_text(encoding="utf-8").splitlines():
             text = json.loads(line)["text"]
             rows.append({"title": text.split("\n", 1)[0][:120], "text": text[:3000]})
-    french = Path(__file__).resolve().parents[2] / "shared" / "dev" / "summarize-fr"
-    for path in sorted(french.glob("*[0-9].txt")):
-        title, _, body = path.read_text(encoding="utf-8").partition("\n\n")
-        rows.append({"title": title.strip(), "text": body[:3000]})
+    from summarize_corpus import FRENCH, french  # the same reader the summarize bench builds from
+
+    rows += [{"title": a["title"], "text": a["text"][:3000]} for a in french(FRENCH)]
     return [r for r in rows if len(re.split(r"(?<=[.!?])\s+", r["text"])) >= 5]
 
 
