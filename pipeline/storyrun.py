@@ -35,9 +35,9 @@ from pipeline.stories import (
     group,
     text_words,
 )
-from pipeline.storystore import Member, StoryStore, damaged
+from pipeline.storystore import Member, StoryStore
 from pipeline.text import head as text_head
-from pipeline.workspace import STORY_STORE, Workspace
+from pipeline.workspace import STORY_STORE, Workspace, damaged
 
 
 def _record_files() -> dict[str, str]:

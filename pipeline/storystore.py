@@ -16,13 +16,13 @@ import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline.stories import GroupingSettings, Story, StoryIndex
+from pipeline.workspace import damaged, move_database_aside
 
 STORE_VERSION = 1
 log = logging.getLogger("newsum")
@@ -60,11 +60,6 @@ def _array(blob: bytes | None, dtype) -> np.ndarray | None:
     return None if blob is None else np.frombuffer(blob, dtype=dtype).copy()
 
 
-def damaged(exc: BaseException) -> bool:
-    """A file that is not a database, or a damaged one (not a lock, a full disk, a permission)."""
-    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
-
-
 class OtherVersion(Exception):
     """The store was written by a newsum whose store has another layout."""
 
@@ -97,17 +92,7 @@ class StoryStore:
         self.db = self._open()
 
     def _set_aside(self, why: str, reason: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}")
-        n = 1
-        while aside.exists():
-            n += 1
-            aside = self.path.with_name(f"{self.path.name}.{why}-{stamp}-{n}")
-        for suffix in ("", "-journal", "-wal", "-shm"):  # a journal left beside a new file would be replayed into it
-            try:
-                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
-            except FileNotFoundError:
-                pass
+        aside = move_database_aside(self.path, why)
         self.moved_aside, self.aside_reason = aside, reason
         log.warning("the story store %s was moved aside to %s: %s; stories are grouped again from the records",
                     self.path, aside.name, reason)

@@ -71,9 +71,25 @@ def migrate(db: sqlite3.Connection, migrations: list[str], path: Path | str) -> 
         db.execute("COMMIT")
 
 
-def _damaged(exc: sqlite3.Error) -> bool:
+def damaged(exc: BaseException) -> bool:
     """A file that is not a database, or a damaged one (not a lock, a full disk, a permission)."""
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+def move_database_aside(path: Path, why: str) -> Path:
+    """Move a database that cannot be used, with its journal files, to `<name>.<why>-<time>`, a name
+    no earlier one holds (a journal left beside a new file would be replayed into it); returns it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    aside, n = path.with_name(f"{path.name}.{why}-{stamp}"), 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.{why}-{stamp}-{n}")
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+        except FileNotFoundError:
+            pass
+    return aside
 
 
 def _connect(path: Path, migrations: list[str]) -> sqlite3.Connection:
@@ -101,14 +117,9 @@ def open_database(path: Path, migrations: list[str], *, readonly: bool = False) 
     try:
         return _connect(path, migrations)
     except sqlite3.Error as exc:
-        if not _damaged(exc):
+        if not damaged(exc):
             raise
-        aside = path.with_name(f"{path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}")
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-            except FileNotFoundError:
-                pass
+        aside = move_database_aside(path, "damaged")
         log.warning("%s was damaged (%s): moved aside to %s; a new one is started", path, exc, aside.name)
         return _connect(path, migrations)
 
