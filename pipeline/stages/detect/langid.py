@@ -172,13 +172,51 @@ def _to_lingua_code() -> dict[str, str]:
     return {normalise_code(lang.iso_code_639_1.name): lang.iso_code_639_1.name.lower() for lang in Language.all()}
 
 
+@cache
+def _lingua_names() -> tuple[dict[str, str], dict[str, str]]:
+    """lingua's 639-1 names (lower case) → its Language names, and back."""
+    from lingua import Language
+
+    by_code = {lang.iso_code_639_1.name.lower(): lang.name for lang in Language.all()}
+    return by_code, {name: code for code, name in by_code.items()}
+
+
+_scorers: dict[str | None, object] = {}
+_scorers_lock = threading.Lock()
+
+
+def _ngram_scorer(cache_dir: str | None):
+    """The scorer that computes lingua's values from its models kept in `cache_dir`
+    (pipeline.stages.detect.ngrams), or None where lingua's models cannot be read here."""
+    with _scorers_lock:
+        if cache_dir not in _scorers:
+            try:
+                from pipeline.stages.detect.ngrams import ModelStore, ModelsUnavailable, Scorer
+            except ImportError:  # brotli or numpy missing
+                _scorers[cache_dir] = None
+                return None
+            try:
+                # a language's models are read once for every page: not this page's time
+                _scorers[cache_dir] = Scorer(ModelStore(Path(cache_dir) if cache_dir else None), loading=paused)
+            except (ModelsUnavailable, OSError):
+                _scorers[cache_dir] = None
+        return _scorers[cache_dir]
+
+
 class LinguaBackend:
-    """lingua: 75 languages, strongest on short text and close languages; slower."""
+    """lingua: 75 languages, strongest on short text and close languages; slower.
+
+    Texts in Latin, Greek, Cyrillic or Armenian letters are scored from lingua's models kept
+    in `cache_dir` (pipeline.stages.detect.ngrams: the same values, without loading lingua's
+    models in every process); other texts, and every text where that cache cannot be used,
+    go to lingua itself."""
 
     name = "lingua"
 
-    def __init__(self, low_accuracy: bool = False):
+    def __init__(self, low_accuracy: bool = False, cache_dir: str | None = None, cached: bool = True):
         self.low_accuracy = low_accuracy
+        self.cache_dir = cache_dir
+        self.cached = cached and not low_accuracy
 
     def scores(self, text: str, candidates: Sequence[str] | None = None) -> Scores:
         """Probabilities over all of lingua's languages, or over `candidates` only."""
@@ -188,9 +226,31 @@ class LinguaBackend:
             codes = tuple(sorted({to_lingua[c] for c in candidates if c in to_lingua}))
             if len(codes) < 2:  # lingua needs two languages to choose between
                 return [(normalise_code(codes[0]), 1.0)] if codes else []
+        if self.cached:
+            pairs = self._cached_scores(text, codes)
+            if pairs is not None:
+                return _merge(pairs)
         detector = _lingua_detector(codes, self.low_accuracy)
         values = detector.compute_language_confidence_values(text)
         return _merge([(v.language.iso_code_639_1.name, v.value) for v in values if v.value > 0])
+
+    def _cached_scores(self, text: str, codes: tuple[str, ...] | None) -> list[tuple[str, float]] | None:
+        from pipeline.stages.detect.ngrams import ModelsUnavailable, fast_path
+
+        if not fast_path(text):
+            return None
+        scorer = _ngram_scorer(self.cache_dir)
+        if scorer is None:
+            return None
+        by_code, by_name = _lingua_names()
+        names = [by_code[c] for c in codes] if codes is not None else list(by_name)
+        try:
+            values = scorer.confidence_values(text, names)
+        except (ModelsUnavailable, OSError, ValueError, KeyError):
+            with _scorers_lock:
+                _scorers[self.cache_dir] = None  # lingua itself from now on
+            return None
+        return [(by_name[name], value) for name, value in values if value > 0]
 
 
 @dataclass(frozen=True)
@@ -220,11 +280,12 @@ class EnsembleBackend:
 
     name = "ensemble"
 
-    def __init__(self, settings: EnsembleSettings | None = None, fasttext_model: str | None = None):
+    def __init__(self, settings: EnsembleSettings | None = None, fasttext_model: str | None = None,
+                 lingua_cache: str | None = None):
         self.settings = settings or EnsembleSettings()
         self.fast = FasttextBackend(fasttext_model,
                                     top_k=max(5, self.settings.candidates, self.settings.candidates_unsure))
-        self.lingua = LinguaBackend()
+        self.lingua = LinguaBackend(cache_dir=lingua_cache)
         self.consulted = 0  # how many texts lingua was asked about
 
     def prepare(self, text: str) -> str:
@@ -368,13 +429,15 @@ def letter_languages(text: str) -> frozenset[str] | None:
     return allowed or None
 
 
-def make_backend(name: str, seed: int = 0, ensemble: EnsembleSettings | None = None) -> Backend:
+def make_backend(name: str, seed: int = 0, ensemble: EnsembleSettings | None = None,
+                 lingua_cache: str | None = None) -> Backend:
+    """`lingua_cache`: the folder where lingua's models are kept as arrays (None: in memory only)."""
     if name == "langdetect":
         return LangdetectBackend(seed)
     if name == "fasttext":
         return FasttextBackend()
     if name == "lingua":
-        return LinguaBackend()
+        return LinguaBackend(cache_dir=lingua_cache)
     if name == "ensemble":
-        return EnsembleBackend(ensemble)
+        return EnsembleBackend(ensemble, lingua_cache=lingua_cache)
     raise ValueError(f"unknown language detection backend {name!r} (choose from {', '.join(BACKENDS)})")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from pipeline.models.loading import newsum_home
 from pipeline.records import CleanRecord, DetectRecord
 from pipeline.stages.base import Stage, StageContext
 from pipeline.stages.detect.langid import UNDETERMINED, Backend, make_backend, normalise_code
@@ -79,7 +80,8 @@ class DetectStage(Stage):
     def __init__(self, context: StageContext, models=None):
         super().__init__(context, models)
         config = self.config = context.config.detect
-        self.backend: Backend = make_backend(config.backend, config.seed, config.ensemble())
+        self.backend: Backend = make_backend(config.backend, config.seed, config.ensemble(),
+                                             lingua_cache=str(newsum_home(context.config) / "lingua"))
         self.declared_override = context.declared_language
 
     @classmethod
