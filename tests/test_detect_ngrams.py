@@ -112,10 +112,14 @@ def test_models_are_read_back_from_the_cache(tmp_path):
     names = ["FRENCH", "ENGLISH"]
     expected = Scorer(first).confidence_values(text, names)
     saved = sorted(p.name for p in first.folder.iterdir())
-    assert saved == ["ENGLISH.npy", "FRENCH.npy", "index.json"]
+    assert saved == [f"{lang}-{n}.npy" for lang in names[::-1] for n in range(1, 6)] + ["index.json"]
     second = ModelStore(tmp_path)
-    keys, _ = second.model("FRENCH")
-    assert getattr(keys, "filename", None) or getattr(keys.base, "filename", None)  # mapped, not rebuilt
+
+    def no_rebuild(*args):
+        raise AssertionError("rebuilt instead of read from the cache")
+
+    second._build = no_rebuild
+    second.model_index = no_rebuild
     assert Scorer(second).confidence_values(text, names) == expected
 
 
@@ -125,7 +129,7 @@ def test_damaged_cache_files_are_rebuilt(tmp_path):
     expected = lingua_values(text, names)
     store = ModelStore(tmp_path)
     Scorer(store).confidence_values(text, names)
-    (store.folder / "GERMAN.npy").write_bytes(b"not an array")
+    (store.folder / "GERMAN-2.npy").write_bytes(b"not an array")
     (store.folder / "index.json").write_text("{broken", encoding="utf-8")
     assert_same(Scorer(ModelStore(tmp_path)).confidence_values(text, names), expected)
 
@@ -142,7 +146,7 @@ def test_a_module_without_models_falls_back_to_lingua(tmp_path, monkeypatch):
     fake = tmp_path / "lingua.so"
     fake.write_bytes(b"\x7fELF" + b"\0" * 200)
     with pytest.raises(ModelsUnavailable):
-        ModelStore(tmp_path / "cache", module=fake).model("ENGLISH")
+        ModelStore(tmp_path / "cache", module=fake).model("ENGLISH", 1)
     monkeypatch.setattr(langid, "_scorers", {})
     monkeypatch.setattr("pipeline.stages.detect.ngrams._module_path", lambda: fake)
     backend = langid.LinguaBackend(cache_dir=str(tmp_path / "cache"))
@@ -167,3 +171,24 @@ def test_another_lingua_version_is_asked_itself(tmp_path, monkeypatch):
     assert backend.scores("Il governo ha approvato la legge", ["it", "es"])[0][0] == "it"
     assert langid._scorers[str(tmp_path / "cache")] is None
     assert not (tmp_path / "cache").exists()
+
+
+def test_numerals_are_not_letters():
+    assert words_of("10 km² in ½ Stunde, Ⅻ Kapitel") == ["km", "in", "stunde", "kapitel"]
+
+
+def test_a_long_night_hands_over_to_lingua(tmp_path, monkeypatch):
+    monkeypatch.setattr(langid.LinguaBackend, "HANDOVER", 2)
+    monkeypatch.setattr(langid, "_scorers", {})
+    backend = langid.LinguaBackend(cache_dir=str(tmp_path / "cache"))
+    first = dict(backend.scores("Il governo ha approvato la legge", ["it", "es", "pt"]))
+    backend.scores("El gobierno aprobó la ley", ["it", "es", "pt"])
+    assert any((tmp_path / "cache").rglob("ITALIAN-5.npy"))  # answered from the arrays
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError("the arrays were asked after the handover")
+
+    langid._scorers[str(tmp_path / "cache")] = Untouchable()
+    third = dict(backend.scores("Il governo ha approvato la legge", ["it", "es", "pt"]))
+    assert third == pytest.approx(first, rel=1e-9)  # lingua itself, the same values

@@ -36,9 +36,9 @@ import contextlib
 import json
 import math
 import os
+import re
 import struct
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
@@ -46,6 +46,7 @@ from pathlib import Path
 
 LINGUA_VERSION = "2.1.1"
 KINDS = {"unigrams": 1, "bigrams": 2, "trigrams": 3, "quadrigrams": 4, "fivegrams": 5}
+CACHE_FORMAT = 1  # the layout of the cached arrays: one file per language and n-gram length
 HIGH_ACCURACY_MAX = 120  # from this many letters lingua reads trigrams only
 _MASK = (1 << 64) - 1
 
@@ -82,10 +83,8 @@ def hash_ngrams(ngrams: Sequence[str]):
 
     if not ngrams:
         return np.zeros(0, dtype=np.uint64)
-    arr = np.array(ngrams, dtype="<U5")
-    codes = arr.view(np.uint32).reshape(len(ngrams), 5)
-    lengths = np.fromiter((len(g) for g in ngrams), dtype=np.uint64, count=len(ngrams))
-    return _hash_codes(codes, lengths)
+    codes = np.array(ngrams, dtype="<U5").view(np.uint32).reshape(len(ngrams), 5)
+    return _hash_codes(codes, (codes != 0).sum(axis=1))  # no n-gram holds U+0000
 
 
 # -- lingua's extension module: where its model files are --
@@ -180,7 +179,8 @@ class ModelStore:
             raise ModelsUnavailable(f"lingua-language-detector {installed}, not {LINGUA_VERSION}")
         self.module = module or _module_path()
         stat = self.module.stat()
-        self.folder = (folder / f"{LINGUA_VERSION}-{stat.st_size}-{stat.st_mtime_ns}") if folder else None
+        name = f"{LINGUA_VERSION}-{stat.st_size}-{stat.st_mtime_ns}-{CACHE_FORMAT}"
+        self.folder = folder / name if folder else None
         self._index: dict[str, dict[int, tuple[int, int]]] | None = None
         self._models: dict[str, tuple] = {}
         self._lock = threading.Lock()
@@ -209,61 +209,68 @@ class ModelStore:
         except OSError:
             pass  # a read-only or full cache: the arrays stay in memory for this process
 
-    def prepare(self, languages: Iterable[str]) -> None:
-        """Read (or build) the models of these languages now."""
+    def prepare(self, languages: Iterable[str], lengths: Iterable[int]) -> None:
+        """Read (or build) these languages' models of these n-gram lengths now."""
+        lengths = tuple(lengths)
         for language in languages:
-            self.model(language)
+            for n in lengths:
+                self.model(language, n)
 
-    def model(self, language: str):
-        """(sorted hashes, log-probabilities) of all the language's n-grams, or None."""
+    def model(self, language: str, n: int):
+        """(sorted hashes, log-probabilities) of the language's n-grams of length n, or None
+        where lingua has no such model (Chinese, Japanese and Korean have unigrams only)."""
         with self._lock:
-            if language not in self._models:
-                self._models[language] = self._load(language)
-            return self._models[language]
+            if (language, n) not in self._models:
+                self._models[language, n] = self._load(language, n)
+            return self._models[language, n]
 
-    def _load(self, language: str):
+    def _load(self, language: str, n: int):
         import numpy as np
 
-        path = self.folder / f"{language}.npy" if self.folder else None
+        path = self.folder / f"{language}-{n}.npy" if self.folder else None
         if path is not None and path.exists():
             try:
-                table = np.load(path, mmap_mode="r", allow_pickle=False)
+                # a plain array over the mapping: a memmap's indexing goes through Python
+                table = np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
                 if table.ndim == 2 and table.shape[0] == 2 and table.dtype == np.uint64:
                     return table[0], table[1].view(np.float64)
             except (OSError, ValueError):
                 pass
-        kinds = self.index().get(language)
-        if not kinds:
+        place = self.index().get(language, {}).get(n)
+        if place is None:
             return None
-        table = self._build(kinds)
+        table = self._build(*place)
         if path is not None:
-            import io
-
-            buffer = io.BytesIO()
-            np.save(buffer, table, allow_pickle=False)
-            self._write(path, buffer.getvalue())
+            self._save(path, table)
         return table[0], table[1].view(np.float64)
 
-    def _build(self, kinds: dict[int, tuple[int, int]]):
+    def _save(self, path: Path, table) -> None:
+        import numpy as np
+
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as handle:
+                np.save(handle, table, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:  # a read-only or full cache: the arrays stay in memory
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _build(self, at: int, size: int):
         import brotli
         import numpy as np
 
-        grams: list[str] = []
-        logs: list[float] = []
-        counts: list[int] = []
         with open(self.module, "rb") as handle:
-            for _n, (at, size) in sorted(kinds.items()):
-                handle.seek(at)
-                model = json.loads(brotli.decompress(handle.read(size)))
-                for fraction, joined in model["ngrams"].items():
-                    numerator, denominator = fraction.split("/")
-                    some = joined.split(" ")
-                    grams.extend(some)
-                    logs.append(math.log(int(numerator) / int(denominator)))
-                    counts.append(len(some))
-        keys = hash_ngrams(grams)
+            handle.seek(at)
+            model = json.loads(brotli.decompress(handle.read(size)))
+        fractions = model["ngrams"]
+        joined = list(fractions.values())
+        counts = [g.count(" ") + 1 for g in joined]
+        logs = [math.log(int(num) / int(den)) for num, den in (f.split("/") for f in fractions)]
+        keys = hash_ngrams(" ".join(joined).split(" "))
         values = np.repeat(np.array(logs), counts)
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         keys, values = keys[order], values[order]
         if len(keys) > 1 and bool((keys[1:] == keys[:-1]).any()):
             raise ModelsUnavailable("two n-grams share a hash")
@@ -303,16 +310,25 @@ def fast_path(text: str) -> bool:
     return True
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")  # letters, and numerals that are not digits (², ½): split below
+
+
 def words_of(text: str) -> list[str]:
-    words, current = [], []
-    for ch in text.strip().lower():
-        if unicodedata.category(ch)[0] == "L":
-            current.append(ch)
-        elif current:
-            words.append("".join(current))
-            current = []
-    if current:
-        words.append("".join(current))
+    """lingua's words: runs of letters (Unicode category L), lower-cased."""
+    words = []
+    for token in _LETTERS.findall(text.strip().lower()):
+        if token.isalpha():
+            words.append(token)
+        else:
+            run = []
+            for ch in token:
+                if ch.isalpha():
+                    run.append(ch)
+                elif run:
+                    words.append("".join(run))
+                    run = []
+            if run:
+                words.append("".join(run))
     return words
 
 
@@ -459,62 +475,66 @@ class Scorer:
             (only,) = filtered
             values[only] = 1.0
             return self._sorted(values)
-        with self.loading():
-            self.store.prepare(filtered)
         character_count = sum(len(word) for word in words)
         lengths = [3] if character_count >= HIGH_ACCURACY_MAX else [1, 2, 3, 4, 5]
         lengths = [n for n in lengths if character_count >= n]
-        # Each distinct n-gram of each length, with its chain of lower orders (lingua's back-off).
-        chains: list[list[str]] = []
-        group: list[int] = []
-        for n in lengths:
-            grams = {word[i:i + n] for word in words if len(word) >= n for i in range(len(word) - n + 1)}
-            for gram in grams:
-                chains.append([gram[:k] for k in range(len(gram), 0, -1)])
-                group.append(n)
-        strings = sorted({s for chain in chains for s in chain})
-        position = {s: i for i, s in enumerate(strings)}
+        if not lengths:
+            return self._sorted(values)
+        with self.loading():  # the models these lengths and their lower orders need
+            self.store.prepare(filtered, range(1, max(lengths) + 1))
+        # lingua's back-off: a missing n-gram counts as its prefix one order lower, and so on.
+        # Each order's distinct n-grams, each with the place of its prefix one order lower.
         width = max(lengths)
-        idx = np.full((len(chains), width), -1, dtype=np.int64)
-        for row, chain in enumerate(chains):
-            idx[row, :len(chain)] = [position[s] for s in chain]
-        hashes = hash_ngrams(strings)
-        # Queries in the order of the keys: the binary searches then walk the tables forwards.
-        perm = np.argsort(hashes)
-        hashes = hashes[perm]
-        inverse = np.empty(len(perm) + 1, dtype=np.int64)
-        inverse[perm] = np.arange(len(perm))
-        inverse[-1] = -1
-        idx = inverse[idx]
-        group_arr = np.array(group)
-        masks = [group_arr == n for n in lengths]
-        rows = np.arange(len(chains))
+        levels: list[list[str]] = [[] for _ in range(width + 1)]
+        level_sets: list[set[str]] = [set() for _ in range(width + 1)]
+        for n in lengths:
+            level_sets[n] = {word[i:i + n] for word in words if len(word) >= n for i in range(len(word) - n + 1)}
+        for n in range(width, 1, -1):
+            level_sets[n - 1].update(gram[:-1] for gram in level_sets[n])
+        parents: list = [None] * (width + 1)
+        for n in range(1, width + 1):
+            levels[n] = sorted(level_sets[n])
+            if n > 1:
+                place = {gram: i for i, gram in enumerate(levels[n - 1])}
+                parents[n] = np.fromiter((place[gram[:-1]] for gram in levels[n]), dtype=np.int64,
+                                         count=len(levels[n]))
+        hashed = []
+        for n in range(1, width + 1):
+            hashes = hash_ngrams(levels[n])
+            order = np.argsort(hashes)  # queries in the keys' order: the binary searches walk forwards
+            hashed.append((n, order, hashes[order]))
         probabilities: list[dict[str, float]] = [{} for _ in lengths]
         unigram_counts: dict[str, int] = {}
         for lang in filtered:
-            model = self.store.model(lang)
-            found = np.zeros(len(strings) + 1, dtype=bool)  # the last slot: the padding
-            logp = np.zeros(len(strings) + 1)
-            if model is not None:
-                keys, logs = model
-                at = np.searchsorted(keys, hashes)
-                inside = at < len(keys)
-                hit = np.zeros(len(strings), dtype=bool)
-                hit[inside] = keys[at[inside]] == hashes[inside]
-                found[:-1] = hit
-                logp[:-1][hit] = logs[at[hit]]
-            f = found[idx]
-            first = f.argmax(axis=1)
-            any_found = f.any(axis=1)
-            chosen = np.where(any_found, logp[idx[rows, first]], 0.0)
-            for k, n in enumerate(lengths):
-                total = float(chosen[masks[k]].sum())
-                if total < 0.0:
-                    probabilities[k][lang] = total
-                if n == 1:
-                    count = int(any_found[masks[k]].sum())
-                    if count:
-                        unigram_counts[lang] = count
+            resolved = found = None
+            for n, order, wanted in hashed:
+                hit = np.zeros(len(wanted), dtype=bool)
+                logp = np.zeros(len(wanted))
+                model = self.store.model(lang, n)
+                if model is not None and len(wanted):
+                    keys, logs = model
+                    at = np.searchsorted(keys, wanted)
+                    inside = at < len(keys)
+                    hit[inside] = keys[at[inside]] == wanted[inside]
+                    logp[hit] = logs[at[hit]]
+                level_hit = np.empty_like(hit)
+                level_hit[order] = hit
+                level_logp = np.empty_like(logp)
+                level_logp[order] = logp
+                if n > 1:
+                    below = parents[n]
+                    level_logp = np.where(level_hit, level_logp, resolved[below])
+                    level_hit = level_hit | found[below]
+                resolved, found = level_logp, level_hit
+                if n in lengths:
+                    k = lengths.index(n)
+                    total = float(resolved[found].sum())
+                    if total < 0.0:
+                        probabilities[k][lang] = total
+                    if n == 1:
+                        count = int(found.sum())
+                        if count:
+                            unigram_counts[lang] = count
         summed: dict[str, float] = {}
         for lang in filtered:
             total = sum(p.get(lang, 0.0) for p in probabilities)
