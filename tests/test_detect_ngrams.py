@@ -192,3 +192,12 @@ def test_a_long_night_hands_over_to_lingua(tmp_path, monkeypatch):
     langid._scorers[str(tmp_path / "cache")] = Untouchable()
     third = dict(backend.scores("Il governo ha approvato la legge", ["it", "es", "pt"]))
     assert third == pytest.approx(first, rel=1e-9)  # lingua itself, the same values
+
+
+def test_an_index_that_does_not_fit_the_module_is_read_again(tmp_path):
+    text = "Le gouvernement a présenté son projet"
+    names = ["FRENCH", "ENGLISH"]
+    store = ModelStore(tmp_path)
+    store.index()
+    (store.folder / "index.json").write_text('{"FRENCH": {"1": [99999999999, 10]}}', encoding="utf-8")
+    assert_same(Scorer(ModelStore(tmp_path)).confidence_values(text, names), lingua_values(text, names))

@@ -189,25 +189,40 @@ class ModelStore:
         if self._index is None:
             path = self.folder / "index.json" if self.folder else None
             if path is not None and path.exists():
-                try:
-                    raw = json.loads(path.read_text("utf-8"))
-                    self._index = {lang: {int(k): tuple(v) for k, v in kinds.items()} for lang, kinds in raw.items()}
-                except (OSError, ValueError, AttributeError):
-                    self._index = None
+                self._index = self._read_index(path)
             if self._index is None:
                 self._index = model_index(self.module)
                 if path is not None:
-                    self._write(path, json.dumps(self._index).encode())
+                    blob = json.dumps(self._index).encode()
+                    self._write(path, lambda handle: handle.write(blob))
         return self._index
 
-    def _write(self, path: Path, blob: bytes) -> None:
+    def _read_index(self, path: Path) -> dict[str, dict[int, tuple[int, int]]] | None:
+        """The saved index, or None where it is damaged or does not fit the module."""
+        size = self.module.stat().st_size
+        try:
+            raw = json.loads(path.read_text("utf-8"))
+            index = {lang: {int(n): (int(at), int(length)) for n, (at, length) in kinds.items()}
+                     for lang, kinds in raw.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+        fits = all(1 <= n <= 5 and 0 <= at and at + length <= size
+                   for kinds in index.values() for n, (at, length) in kinds.items())
+        return index if fits and index else None
+
+    @staticmethod
+    def _write(path: Path, write) -> None:
+        """Write a cache file atomically; a read-only or full cache is no error (the arrays
+        then stay in memory for this process)."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(blob)
+            with open(tmp, "wb") as handle:
+                write(handle)
             os.replace(tmp, path)
         except OSError:
-            pass  # a read-only or full cache: the arrays stay in memory for this process
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def prepare(self, languages: Iterable[str], lengths: Iterable[int]) -> None:
         """Read (or build) these languages' models of these n-gram lengths now."""
@@ -241,21 +256,8 @@ class ModelStore:
             return None
         table = self._build(*place)
         if path is not None:
-            self._save(path, table)
+            self._write(path, lambda handle: np.save(handle, table, allow_pickle=False))
         return table[0], table[1].view(np.float64)
-
-    def _save(self, path: Path, table) -> None:
-        import numpy as np
-
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as handle:
-                np.save(handle, table, allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:  # a read-only or full cache: the arrays stay in memory
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
     def _build(self, at: int, size: int):
         import brotli
@@ -263,8 +265,11 @@ class ModelStore:
 
         with open(self.module, "rb") as handle:
             handle.seek(at)
-            model = json.loads(brotli.decompress(handle.read(size)))
-        fractions = model["ngrams"]
+            blob = handle.read(size)
+        try:
+            fractions = json.loads(brotli.decompress(blob))["ngrams"]
+        except (brotli.error, ValueError, KeyError, TypeError) as exc:
+            raise ModelsUnavailable(f"{self.module.name}: a model file at {at} cannot be read") from exc
         joined = list(fractions.values())
         counts = [g.count(" ") + 1 for g in joined]
         logs = [math.log(int(num) / int(den)) for num, den in (f.split("/") for f in fractions)]
