@@ -209,13 +209,14 @@ class LinguaBackend:
     Texts in Latin, Greek, Cyrillic or Armenian letters are scored from lingua's models kept
     in `cache_dir` (pipeline.stages.detect.ngrams: the same values, without loading lingua's
     models in every process); other texts, and every text where that cache cannot be used,
-    go to lingua itself. The arrays cost about 1.3 ms more a text than lingua's loaded models,
-    and lingua about 0.2 s a language to load them, so a process that has asked HANDOVER
-    questions (a long night: loading has then become the cheaper) hands the rest to lingua:
-    the same values, at most about twice the cheaper of the two in all."""
+    go to lingua itself. The arrays cost about 0.5 ms more a text than lingua's loaded models
+    (bench/detect_ngrams.py), and lingua about 0.2 s a language to load them (some 30 on a
+    European night), so a process that has asked HANDOVER questions (a long night: loading
+    has then become the cheaper) hands the rest to lingua: the same values, at most about
+    twice the cheaper of the two in all."""
 
     name = "lingua"
-    HANDOVER = 4000
+    HANDOVER = 12_000
 
     def __init__(self, low_accuracy: bool = False, cache_dir: str | None = None, cached: bool = True):
         self.low_accuracy = low_accuracy

@@ -488,58 +488,55 @@ class Scorer:
         with self.loading():  # the models these lengths and their lower orders need
             self.store.prepare(filtered, range(1, max(lengths) + 1))
         # lingua's back-off: a missing n-gram counts as its prefix one order lower, and so on.
-        # Each order's distinct n-grams, each with the place of its prefix one order lower.
+        # Each order's distinct n-grams in the order of their hashes (the binary searches then
+        # walk the tables forwards), each with the place of its prefix one order lower.
         width = max(lengths)
-        levels: list[list[str]] = [[] for _ in range(width + 1)]
         level_sets: list[set[str]] = [set() for _ in range(width + 1)]
         for n in lengths:
             level_sets[n] = {word[i:i + n] for word in words if len(word) >= n for i in range(len(word) - n + 1)}
         for n in range(width, 1, -1):
             level_sets[n - 1].update(gram[:-1] for gram in level_sets[n])
-        parents: list = [None] * (width + 1)
+        levels = []
+        place: dict[str, int] = {}
         for n in range(1, width + 1):
-            levels[n] = sorted(level_sets[n])
-            if n > 1:
-                place = {gram: i for i, gram in enumerate(levels[n - 1])}
-                parents[n] = np.fromiter((place[gram[:-1]] for gram in levels[n]), dtype=np.int64,
-                                         count=len(levels[n]))
-        hashed = []
-        for n in range(1, width + 1):
-            hashes = hash_ngrams(levels[n])
-            order = np.argsort(hashes)  # queries in the keys' order: the binary searches walk forwards
-            hashed.append((n, order, hashes[order]))
+            grams = list(level_sets[n])
+            hashes = hash_ngrams(grams)
+            order = np.argsort(hashes)
+            grams = [grams[i] for i in order]
+            parents = (np.fromiter((place[gram[:-1]] for gram in grams), dtype=np.int64, count=len(grams))
+                       if n > 1 else None)
+            place = {gram: i for i, gram in enumerate(grams)}
+            levels.append((n, hashes[order], parents))
+        ordered = sorted(filtered)
         probabilities: list[dict[str, float]] = [{} for _ in lengths]
         unigram_counts: dict[str, int] = {}
-        for lang in filtered:
-            resolved = found = None
-            for n, order, wanted in hashed:
-                hit = np.zeros(len(wanted), dtype=bool)
-                logp = np.zeros(len(wanted))
+        resolved = found = None
+        for n, wanted, parents in levels:
+            hit = np.zeros((len(ordered), len(wanted)), dtype=bool)  # one row per language
+            logp = np.zeros((len(ordered), len(wanted)))
+            for row, lang in enumerate(ordered):
                 model = self.store.model(lang, n)
-                if model is not None and len(wanted):
-                    keys, logs = model
-                    at = np.searchsorted(keys, wanted)
-                    inside = at < len(keys)
-                    hit[inside] = keys[at[inside]] == wanted[inside]
-                    logp[hit] = logs[at[hit]]
-                level_hit = np.empty_like(hit)
-                level_hit[order] = hit
-                level_logp = np.empty_like(logp)
-                level_logp[order] = logp
-                if n > 1:
-                    below = parents[n]
-                    level_logp = np.where(level_hit, level_logp, resolved[below])
-                    level_hit = level_hit | found[below]
-                resolved, found = level_logp, level_hit
-                if n in lengths:
-                    k = lengths.index(n)
-                    total = float(resolved[found].sum())
-                    if total < 0.0:
-                        probabilities[k][lang] = total
-                    if n == 1:
-                        count = int(found.sum())
+                if model is None or not len(wanted) or not len(model[0]):
+                    continue
+                keys, logs = model
+                at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+                row_hit = keys[at] == wanted
+                hit[row] = row_hit
+                logp[row, row_hit] = logs[at[row_hit]]
+            if parents is not None:
+                logp = np.where(hit, logp, resolved[:, parents])
+                hit |= found[:, parents]
+            resolved, found = logp, hit
+            if n in lengths:
+                k = lengths.index(n)
+                totals = resolved.sum(axis=1)  # an n-gram found at no order counts 0
+                for row, lang in enumerate(ordered):
+                    if totals[row] < 0.0:
+                        probabilities[k][lang] = float(totals[row])
+                if n == 1:
+                    for row, count in enumerate(found.sum(axis=1).tolist()):
                         if count:
-                            unigram_counts[lang] = count
+                            unigram_counts[ordered[row]] = count
         summed: dict[str, float] = {}
         for lang in filtered:
             total = sum(p.get(lang, 0.0) for p in probabilities)
