@@ -621,8 +621,12 @@ def test_model_removals_name_the_model_and_its_strongest_features(tmp_path):
             assert any(name in row["rule"] for name in learned.FEATURES)
 
 
-def test_first_character_buckets_find_what_the_whole_alternation_finds():
+@pytest.mark.parametrize("combine_after", [1, 3, 10**9])  # compiled together at once, after a few lines, never
+def test_first_character_buckets_find_what_the_whole_alternation_finds(monkeypatch, combine_after):
+    from pipeline.stages.clean import firstchar
     from pipeline.stages.clean.firstchar import FirstCharAlternation
+
+    monkeypatch.setattr(firstchar, "COMBINE_AFTER", combine_after)
 
     patterns = [("a", r"\(?(edited|e-?mail) by\b.*$"), ("a", r"stand\s*:?.{0,20}\d"), ("b", r"[^.!?]{1,9}\s[›»]"),
                 ("c", r"\d+\s*min read$"), ("d", r"(?-i:Foto)\b"), ("e", r"(x)?"), ("f", r"ſtop|kelvin"),
@@ -632,7 +636,7 @@ def test_first_character_buckets_find_what_the_whole_alternation_finds():
     texts = ["Edited by A. Reporter", "(email by x)", "Email by me", "Standard Fixed 13%", "stand: 12", "News › World",
              "5 min read", "foto", "Foto di", "STOP", "Kelvin", "\u212aelvin", "Home | Sport | Culture", "", "zzz",
              "Écrit par", "ａ"]
-    for text in texts:
+    for text in texts * 3:
         expected, found = whole.match(text), split.match(text)
         assert (expected is None) == (found is None), text
         if expected:
@@ -651,3 +655,15 @@ def test_a_whole_line_cue_with_an_optional_opener_is_tried(line, reason):
     from pipeline.stages.clean.cues import cue_reason
 
     assert cue_reason(line, len(line.split())) == reason
+
+
+def test_a_lazy_pattern_matches_and_compares_as_the_compiled_one():
+    from pipeline.stages.clean.lazyre import LazyPattern
+
+    lazy, compiled = LazyPattern(r"(?:listen to this article)(?!\w)", re.IGNORECASE), re.compile(
+        r"(?:listen to this article)(?!\w)", re.IGNORECASE)
+    assert lazy == LazyPattern(lazy.source, lazy.flags) and hash(lazy) == hash(LazyPattern(lazy.source, lazy.flags))
+    assert lazy != LazyPattern(lazy.source)  # other flags: another pattern
+    for text in ("Listen to this article", "listen to this articles", "x"):
+        assert (lazy.match(text) is None) == (compiled.match(text) is None)
+        assert (lazy.search("a " + text) is None) == (compiled.search("a " + text) is None)

@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 
 from pipeline.stages.clean.firstchar import FirstCharAlternation
+from pipeline.stages.clean.lazyre import LazyPattern
 
 # The order in which reasons are tried: the first whose cue matches names the block.
 REASONS = ("cookie_consent", "subscription", "newsletter", "editorial_note", "legal", "footer", "seo_faq",
@@ -108,7 +109,7 @@ class GatedPattern:
     """A cue that can only match where one of its leading words occurs: a word or substring
     test (fast) decides whether the regular expression (slow) is worth running."""
 
-    pattern: re.Pattern
+    pattern: re.Pattern | LazyPattern
     words: frozenset[str] = frozenset()
     substrings: tuple[str, ...] = ()
     always: bool = False
@@ -170,7 +171,7 @@ def _required_symbol(alternative: str) -> list[tuple[str, bool]] | None:
 
 
 def _gated(pattern: str) -> GatedPattern:
-    compiled = re.compile(pattern, re.IGNORECASE)
+    compiled = LazyPattern(pattern, re.IGNORECASE)  # compiled when a block first needs it
     words, substrings = set(), set()
     for top in _top_level(pattern):
         top = top[2:] if top.startswith("\\b") else top
@@ -204,8 +205,8 @@ class ReasonCues:
         return any(p.search(text, lowered) for p in self.anywhere)
 
 
-def _alternation(patterns: list[str]) -> re.Pattern | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+def _alternation(patterns: list[str]) -> LazyPattern | None:
+    return LazyPattern("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
 
 
 @cache
@@ -240,15 +241,17 @@ def cue_patterns() -> dict[str, re.Pattern]:
     return {reason: _alternation(patterns) for reason, patterns in merged_cues().items()}
 
 
-def _line_openers(pattern: str) -> list[tuple[str, bool]] | None:
-    """What a whole-line cue (without its ^) can start with, or None for a construct."""
+@cache
+def _line_openers(pattern: str) -> tuple[tuple[str, bool], ...] | None:
+    """What a whole-line cue (without its ^) can start with, or None for a construct (read
+    once a pattern: several tables ask)."""
     found: list[tuple[str, bool]] = []
     for alternative in _top_level(pattern):
         literals = _leading_literals(alternative)
         if literals is None:
             return None
         found.extend(literals)
-    return found
+    return tuple(found)
 
 
 @cache
@@ -458,7 +461,7 @@ def embedded_cues() -> EmbeddedCues:
                 body = re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body)
                 # ".{1,30}" (any words) would run on into the next sentence: one word here.
                 body = re.sub(r"\.\{\d*,?\d*\}|\.[*+]", r"\\S+", body)
-                piece = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+                piece = LazyPattern(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
                 if reason == "advertisement":
                     labels.add(piece)
                 literals = _leading_literals(body)

@@ -43,6 +43,7 @@ def _forms(char: str, ignore_case: bool) -> set[str]:
     return {char, char.lower(), char.upper()} if ignore_case else {char}
 
 
+@cache
 def _literal(code: int, ignore_case: bool) -> frozenset[str]:
     target = chr(code)
     if not ignore_case:
@@ -113,11 +114,16 @@ def _first(items, ignore_case: bool) -> tuple[frozenset[str], bool]:
 
 
 @cache
+def _parsed(pattern: str, flags: int) -> list:
+    """A pattern's parse (its top-level items), read by both analyses below."""
+    return list(_p.parse(pattern, flags))
+
+
+@cache
 def first_ascii(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str]:
     """The ASCII characters a match of `pattern` (tried with `match`) can start with; every
     ASCII character where the pattern can match the empty string."""
-    parsed = _p.parse(pattern, flags)
-    first, empty = _first(list(parsed), bool(flags & re.IGNORECASE))
+    first, empty = _first(_parsed(pattern, flags), bool(flags & re.IGNORECASE))
     return ASCII if empty else first
 
 
@@ -154,14 +160,23 @@ def _required(items) -> frozenset[str] | None:
 @cache
 def required_chars(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] | None:
     """Characters without case one of which every match of `pattern` contains, or None."""
-    return _required(list(_p.parse(pattern, flags)))
+    return _required(_parsed(pattern, flags))
+
+
+# A combination of alternatives is compiled into one alternation once lines have asked for it
+# this many times; before that, its alternatives are tried one by one (each compiled once,
+# when first needed). Compiling a combination costs as much as trying its alternatives on
+# some hundred lines, and a page asks for dozens of combinations: the first pages of a
+# process would pay for all of them.
+COMBINE_AFTER = 16
 
 
 class FirstCharAlternation:
     """A named alternation split by first character: `match(text)` tries only the alternatives
     that can start with text's first character (all of them when it is not ASCII), and of
     those only the ones whose required characters (a breadcrumb's "›", a menu's "|") the
-    text holds."""
+    text holds. The first alternative (in the given order) that matches gives the match, as
+    in the whole alternation; its group named as the alternative's name holds the text."""
 
     def __init__(self, patterns: list[tuple[str, str]]):
         # patterns: (group name, pattern), in the order the alternation tries them; a name's
@@ -176,8 +191,9 @@ class FirstCharAlternation:
         self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
         self.gated = {i: self.gates.index(r) for i, r in required.items()}
         self._finders = tuple(re.compile("[" + "".join(re.escape(c) for c in sorted(r)) + "]").search for r in self.gates)
-        self._compiled: dict[tuple, re.Pattern] = {}
-        self._by_choice: dict[tuple[int, ...], re.Pattern] = {}
+        self._compiled: dict[tuple, object] = {}  # (first character, gates held) -> a matcher
+        self._by_choice: dict[tuple[int, ...], _Choice] = {}
+        self._single: dict[int, object] = {}  # alternative -> its own compiled match
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
         groups: dict[str, list[str]] = {}  # one group a name, its patterns in order
@@ -187,16 +203,50 @@ class FirstCharAlternation:
         body = "|".join(f"(?P<{name}>{'|'.join(parts)})" for name, parts in groups.items())
         return re.compile(body or r"(?!x)x", re.IGNORECASE)
 
-    def _choose(self, first: str, held: tuple[bool, ...]) -> re.Pattern:
+    def _one(self, i: int):
+        found = self._single.get(i)
+        if found is None:
+            name, pattern = self.patterns[i]
+            found = self._single[i] = re.compile(f"(?P<{name}>(?:{pattern}))", re.IGNORECASE).match
+        return found
+
+    def _choose(self, first: str, held: tuple[bool, ...]) -> _Choice:
         chosen = tuple(i for i in self.by_char.get(first, self.everything) if i not in self.gated or held[self.gated[i]])
-        compiled = self._by_choice.get(chosen)
-        if compiled is None:
-            compiled = self._by_choice[chosen] = self._compile(chosen)
-        self._compiled[first, held] = compiled
-        return compiled
+        choice = self._by_choice.get(chosen)
+        if choice is None:
+            choice = self._by_choice[chosen] = _Choice(self, chosen)
+        self._compiled[first, held] = choice
+        return choice
 
     def match(self, text: str) -> re.Match | None:
         first = text[:1] if text[:1] in self.by_char else ""
         held = tuple([find(text) is not None for find in self._finders])
-        compiled = self._compiled.get((first, held)) or self._choose(first, held)
-        return compiled.match(text)
+        matcher = self._compiled.get((first, held)) or self._choose(first, held)
+        return matcher(text)
+
+
+class _Choice:
+    """The alternatives one kind of line may match: tried one by one until lines have asked
+    for them COMBINE_AFTER times, then as one compiled alternation."""
+
+    __slots__ = ("owner", "chosen", "uses", "combined")
+
+    def __init__(self, owner: FirstCharAlternation, chosen: tuple[int, ...]):
+        self.owner, self.chosen, self.uses, self.combined = owner, chosen, 0, None
+
+    def __call__(self, text: str) -> re.Match | None:
+        if self.combined is not None:
+            return self.combined(text)
+        self.uses += 1
+        if self.uses >= COMBINE_AFTER:
+            combined = self.combined = self.owner._compile(self.chosen).match
+            routes = self.owner._compiled
+            for key in [key for key, matcher in routes.items() if matcher is self]:
+                routes[key] = combined  # later lines go straight to the alternation
+            return combined(text)
+        one = self.owner._one
+        for i in self.chosen:
+            found = one(i)(text)
+            if found is not None:
+                return found
+        return None
