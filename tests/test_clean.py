@@ -667,3 +667,20 @@ def test_a_lazy_pattern_matches_and_compares_as_the_compiled_one():
     for text in ("Listen to this article", "listen to this articles", "x"):
         assert (lazy.match(text) is None) == (compiled.match(text) is None)
         assert (lazy.search("a " + text) is None) == (compiled.search("a " + text) is None)
+
+
+def test_whole_line_cues_cut_into_alternatives_find_the_same_first_match():
+    from pipeline.stages.clean import cues
+
+    lines = [" ".join(line.split()) for path in sorted(SAMPLES.glob("*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines += ["Home", "News", "Read more", "Related articles", "Share on Facebook", "Foto: Jane Doe", "5 min read",
+              "Home | World | Sport", "Accept all cookies |", "Mehr zum Thema", "Leggi anche", "À lire aussi"]
+    for plain in (True, False):
+        for _, pattern in cues._line_entries(plain):
+            whole = re.compile(pattern, re.IGNORECASE)
+            pieces = cues._tried_in_turn(pattern)
+            cut = re.compile("|".join(f"(?:{piece})" for piece in pieces), re.IGNORECASE)
+            for line in lines:
+                expected, found = whole.match(line), cut.match(line)
+                assert (expected and expected.group(0)) == (found and found.group(0)), (pattern, line)

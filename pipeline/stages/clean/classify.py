@@ -16,7 +16,6 @@ Every removed block gets a reason; `explain` keeps the signals behind each decis
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.stages.clean import signals as sig
@@ -61,7 +60,7 @@ class Block:
     reason: str | None = None  # None: kept as article
     rule: str = ""  # which rule decided, for --explain
     norm: str = ""  # lower-case words joined by spaces: compared with the headline
-    profile: Counter = field(default_factory=Counter)  # stopword hits per language
+    profile: dict[str, int] = field(default_factory=dict)  # stopword hits per language
 
     def signals(self) -> dict:
         return {"chars": self.chars, "words": self.n_words, "stopword_density": round(self.stopword_density, 3),

@@ -278,23 +278,48 @@ def _line_entries(plain: bool) -> list[tuple[str, str]]:
     return entries
 
 
-@cache
-def _any_line_plain() -> FirstCharAlternation:
-    """The whole-line cues that start with plain text, all reasons at once: a match's named
-    group is the first reason that matches."""
-    return FirstCharAlternation(_line_entries(plain=True))
+def _tried_in_turn(pattern: str) -> list[str]:
+    """A whole-line cue cut into the alternatives its match tries in turn: its top-level
+    branches, and the branches of a leading group with the rest of the pattern after each
+    (`(home|news)$` -> `(?:home)$`, `(?:news)$`). Tried in this order they find the same first
+    match, and each can be bucketed by its own first character: a line starting with "N"
+    need not go through "home"."""
+    found = []
+    for top in _top_level(pattern):
+        branches = _alternatives(top)
+        if len(branches) == 1:
+            found.append(top)
+            continue
+        cuts, end = [], None
+        for i, char, depth in _structure(top):
+            if char == ")" and depth == 0:
+                end = i
+                break
+            if char == "|" and depth == 1:
+                cuts.append(i)
+        bounds = [0, *cuts, end]
+        found.extend(f"(?:{top[bounds[k] + 1:bounds[k + 1]]}){top[end + 1:]}" for k in range(len(bounds) - 1))
+    return found
 
 
 @cache
-def _any_line_always() -> FirstCharAlternation:
-    """The whole-line cues that start with a construct, all reasons at once."""
-    return FirstCharAlternation(_line_entries(plain=False))
+def _any_line(with_plain: bool) -> FirstCharAlternation:
+    """The whole-line cues that start with a construct and, `with_plain`, those that start
+    with plain text too, in REASONS order, all reasons at once: one match finds the first
+    reason whose cue matches (a match's named group is r<its rank>)."""
+    entries = _line_entries(plain=False)
+    if with_plain:  # a stable sort: each rank's patterns stay next to each other
+        entries = sorted(_line_entries(plain=True) + entries, key=lambda entry: int(entry[0][1:]))
+    return FirstCharAlternation([(name, piece) for name, pattern in entries for piece in _tried_in_turn(pattern)])
 
 
 def _matched_rank(match: re.Match | None) -> int:
     """The place (in reason_cues()) of the reason a named alternation matched; a large number for none."""
     if match is None:
         return NO_RANK
+    name = match.lastgroup  # the named group around the alternative closes last
+    if name is not None:
+        return int(name[1:])
     for name, value in match.groupdict().items():
         if value is not None:
             return int(name[1:])
@@ -365,8 +390,7 @@ def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str |
             candidates.update(ranks)
     first = _WORD.match(lowered)
     maybe_line = _may_open_a_line_cue(lowered, first.group(0) if first else "")
-    line_rank = min(_matched_rank(_any_line_plain().match(text)) if maybe_line else NO_RANK,
-                    _matched_rank(_any_line_always().match(text)))
+    line_rank = _matched_rank(_any_line(maybe_line).match(text))
     if not candidates and line_rank == NO_RANK:
         return None  # most article paragraphs stop here
     all_cues = reason_cues()

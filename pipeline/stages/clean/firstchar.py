@@ -190,7 +190,10 @@ class FirstCharAlternation:
         required = {i: r for i, (_, p) in enumerate(patterns) if (r := required_chars(p)) is not None and " " not in r}
         self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
         self.gated = {i: self.gates.index(r) for i, r in required.items()}
-        self._finders = tuple(re.compile("[" + "".join(re.escape(c) for c in sorted(r)) + "]").search for r in self.gates)
+        # One scan finds which of the gates' characters a text holds; the gates held follow.
+        self._gate_chars = re.compile("[" + "".join(re.escape(c) for c in sorted(set().union(*self.gates))) + "]").findall
+        self._nothing_held = (False,) * len(self.gates)
+        self._held_by_chars: dict[frozenset[str], tuple[bool, ...]] = {}
         self._compiled: dict[tuple, object] = {}  # (first character, gates held) -> a matcher
         self._by_choice: dict[tuple[int, ...], _Choice] = {}
         self._single: dict[int, object] = {}  # alternative -> its own compiled match
@@ -218,9 +221,20 @@ class FirstCharAlternation:
         self._compiled[first, held] = choice
         return choice
 
+    def _held(self, text: str) -> tuple[bool, ...]:
+        """For each gate, whether the text holds one of its characters."""
+        found = self._gate_chars(text) if self.gates else None
+        if not found:
+            return self._nothing_held
+        chars = frozenset(found)
+        held = self._held_by_chars.get(chars)
+        if held is None:
+            held = self._held_by_chars[chars] = tuple(not gate.isdisjoint(chars) for gate in self.gates)
+        return held
+
     def match(self, text: str) -> re.Match | None:
         first = text[:1] if text[:1] in self.by_char else ""
-        held = tuple([find(text) is not None for find in self._finders])
+        held = self._held(text)
         matcher = self._compiled.get((first, held)) or self._choose(first, held)
         return matcher(text)
 

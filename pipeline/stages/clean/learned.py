@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
+from collections import Counter, _count_elements  # Counter's counting loop: C where CPython has it
 from functools import cache
 from importlib import resources
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from pipeline.deadline import paused
 from pipeline.stages.clean.cues import REASONS, date_words
@@ -120,12 +120,10 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
     wanted = set(range(n)) if only is None else set(only)
     # content words: of the kept blocks (the vocabulary) and of the blocks described
     split = {i: blocks[i].norm.split() for i in wanted}
-    content = {i: _content_words(split[i] if i in split else blocks[i].norm.split())
-               for i in range(n) if keeps[i] or i in wanted}
-    kept_vocabulary: Counter = Counter()
-    for i in range(n):
-        if keeps[i]:
-            kept_vocabulary.update(set(content[i]))
+    content = {i: {w for w in (split[i] if i in split else blocks[i].norm.split()) if len(w) > 3}
+               for i in range(n) if keeps[i] or i in wanted}  # as sets: only which words, not how often
+    kept_vocabulary: dict[str, int] = {}  # word -> how many kept blocks use it
+    _count_elements(kept_vocabulary, chain.from_iterable(content[i] for i in range(n) if keeps[i]))
     in_two = {w for w, c in kept_vocabulary.items() if c >= 2}  # used by another kept block than one's own
     in_one = {w for w, c in kept_vocabulary.items() if c == 1}
     title_words = set(_content_words(title.lower().split()))
@@ -165,7 +163,7 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
             (stripped.endswith(("...", "…"))), (text[:1].islower()), ("|" in text),
             ("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
             (repeats[b.norm] - 1), ("<" in text and bool(_MARKUP.search(text))),
-            len([w for w in split[i] if w in dates]) / words,
+            sum(map(dates.__contains__, split[i])) / words,
             _shared(words_of, in_two, in_one, keeps[i]), len(title_words.intersection(words_of)) / len(title_words)
             if title_words else -1.0,
             i / n, before / total_chars, kept_before / kept_total, log_n, page_kept_share,
@@ -208,11 +206,10 @@ def _runs(flags: list[bool]) -> list[int]:
     return out
 
 
-def _shared(words_of: list[str], in_two: set[str], in_one: set[str], kept: bool) -> float:
-    """The share of a block's content words that other kept blocks use too."""
-    if not words_of:
+def _shared(unique: set[str], in_two: set[str], in_one: set[str], kept: bool) -> float:
+    """The share of a block's content words (a set) that other kept blocks use too."""
+    if not unique:
         return -1.0
-    unique = set(words_of)
     shared = len(unique & in_two) + (0 if kept else len(unique & in_one))
     return shared / len(unique)
 

@@ -4,7 +4,7 @@ the language a block's stopwords point to."""
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import _count_elements  # Counter's counting loop: C where CPython has it
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -81,12 +81,13 @@ def stopword_index(extended: bool = False) -> dict[str, tuple[str, ...]]:
     return index
 
 
-def stopword_profile(tokens: list[str], extended: bool = False) -> Counter:
+def stopword_profile(tokens: list[str], extended: bool = False) -> dict[str, int]:
     """How many of the tokens are stopwords of each language (in the order the languages
     first occur)."""
-    index = stopword_index(extended)
-    hits = [index[t] for t in tokens if t in index]
-    return Counter(chain.from_iterable(hits)) if hits else Counter()
+    profile: dict[str, int] = {}
+    # Counter's own counting loop (in C) on a plain dict, on the tokens' language tuples
+    _count_elements(profile, chain.from_iterable(filter(None, map(stopword_index(extended).get, tokens))))
+    return profile
 
 
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
@@ -102,15 +103,24 @@ def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
     return best, hits / max(1, second)
 
 
+_TERMINAL_MARKS = frozenset(".!?…;。！？｡।॥؟۔။")
+_CLOSING_MARKS = "\"”»’')]」』）"
+_QUESTION_MARKS = frozenset("?¿？؟")
+
+
 def ends_sentence(text: str) -> bool:
-    if _TERMINAL.search(text):
+    # _TERMINAL read from the end: white space (str.isspace is the pattern's \s), closing
+    # marks, then the sentence mark; no scan of the whole text
+    end = text.rstrip().rstrip(_CLOSING_MARKS)
+    if end and end[-1] in _TERMINAL_MARKS:
         return True
     return (len(text) >= UNPUNCTUATED_SENTENCE_CHARS and not text.isascii() and bool(_UNPUNCTUATED.search(text))
             and len(_UNPUNCTUATED.findall(text)) >= UNPUNCTUATED_SENTENCE_CHARS)
 
 
 def is_question(text: str) -> bool:
-    return bool(_QUESTION.search(text))
+    end = text.rstrip()  # _QUESTION read from the end
+    return bool(end) and end[-1] in _QUESTION_MARKS
 
 
 def is_bullet(text: str) -> bool:
