@@ -622,18 +622,20 @@ def test_model_removals_name_the_model_and_its_strongest_features(tmp_path):
 
 
 @pytest.mark.parametrize("combine_after", [1, 3, 10**9])  # compiled together at once, after a few lines, never
-def test_first_character_buckets_find_what_the_whole_alternation_finds(monkeypatch, combine_after):
-    from pipeline.stages.clean import firstchar
+@pytest.mark.parametrize("cut", [False, True])  # each pattern whole, or cut into the pieces it tries in turn
+def test_first_character_buckets_find_what_the_whole_alternation_finds(monkeypatch, combine_after, cut):
+    from pipeline.stages.clean import cues, firstchar
     from pipeline.stages.clean.firstchar import FirstCharAlternation
 
     monkeypatch.setattr(firstchar, "COMBINE_AFTER", combine_after)
 
     patterns = [("a", r"\(?(edited|e-?mail) by\b.*$"), ("a", r"stand\s*:?.{0,20}\d"), ("b", r"[^.!?]{1,9}\s[›»]"),
                 ("c", r"\d+\s*min read$"), ("d", r"(?-i:Foto)\b"), ("e", r"(x)?"), ("f", r"ſtop|kelvin"),
-                ("g", r"[\w'’.&-]+( \w+){0,2}\s*[|·•]\s*\w+$")]
+                ("g", r"[\w'’.&-]+( \w+){0,2}\s*[|·•]\s*\w+$"), ("h", r"(home|news|stop)( page)?$"),
+                ("h", r"(accept|reject)( all)?\s*[|·/]|(mehr|more) zum thema")]
     whole = re.compile("|".join(f"(?P<{n}{i}>{p})" for i, (n, p) in enumerate(patterns)), re.IGNORECASE)
-    split = FirstCharAlternation(patterns)
-    texts = ["Edited by A. Reporter", "(email by x)", "Email by me", "Standard Fixed 13%", "stand: 12", "News › World",
+    split = FirstCharAlternation(patterns, cut=cues._tried_in_turn if cut else None)
+    texts = ["News", "home page", "Accept all |", "reject /", "More zum Thema", "mehr", "Edited by A. Reporter", "(email by x)", "Email by me", "Standard Fixed 13%", "stand: 12", "News › World",
              "5 min read", "foto", "Foto di", "STOP", "Kelvin", "\u212aelvin", "Home | Sport | Culture", "", "zzz",
              "Écrit par", "ａ"]
     for text in texts * 3:
@@ -680,7 +682,7 @@ def test_whole_line_cues_cut_into_alternatives_find_the_same_first_match():
         for _, pattern in cues._line_entries(plain):
             whole = re.compile(pattern, re.IGNORECASE)
             pieces = cues._tried_in_turn(pattern)
-            cut = re.compile("|".join(f"(?:{piece})" for piece in pieces), re.IGNORECASE)
+            cut = re.compile("|".join(f"(?:(?:{head}){rest})" for head, rest in pieces), re.IGNORECASE)
             for line in lines:
                 expected, found = whole.match(line), cut.match(line)
                 assert (expected and expected.group(0)) == (found and found.group(0)), (pattern, line)

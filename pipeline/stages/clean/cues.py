@@ -278,17 +278,16 @@ def _line_entries(plain: bool) -> list[tuple[str, str]]:
     return entries
 
 
-def _tried_in_turn(pattern: str) -> list[str]:
-    """A whole-line cue cut into the alternatives its match tries in turn: its top-level
-    branches, and the branches of a leading group with the rest of the pattern after each
-    (`(home|news)$` -> `(?:home)$`, `(?:news)$`). Tried in this order they find the same first
-    match, and each can be bucketed by its own first character: a line starting with "N"
-    need not go through "home"."""
+def _tried_in_turn(pattern: str) -> list[tuple[str, str]]:
+    """A whole-line cue cut into the alternatives its match tries in turn, as (head, rest)
+    for the piece `(?:head)rest`: its top-level branches, and the branches of a leading group
+    with the rest of the pattern after each (`(home|news)$` -> `(?:home)$`, `(?:news)$`).
+    Tried in this order they find the same first match, and each can be bucketed by its own
+    first character: a line starting with "N" need not go through "home"."""
     found = []
     for top in _top_level(pattern):
-        branches = _alternatives(top)
-        if len(branches) == 1:
-            found.append(top)
+        if len(_alternatives(top)) == 1:
+            found.append((top, ""))
             continue
         cuts, end = [], None
         for i, char, depth in _structure(top):
@@ -298,7 +297,7 @@ def _tried_in_turn(pattern: str) -> list[str]:
             if char == "|" and depth == 1:
                 cuts.append(i)
         bounds = [0, *cuts, end]
-        found.extend(f"(?:{top[bounds[k] + 1:bounds[k + 1]]}){top[end + 1:]}" for k in range(len(bounds) - 1))
+        found.extend((top[bounds[k] + 1:bounds[k + 1]], top[end + 1:]) for k in range(len(bounds) - 1))
     return found
 
 
@@ -310,7 +309,7 @@ def _any_line(with_plain: bool) -> FirstCharAlternation:
     entries = _line_entries(plain=False)
     if with_plain:  # a stable sort: each rank's patterns stay next to each other
         entries = sorted(_line_entries(plain=True) + entries, key=lambda entry: int(entry[0][1:]))
-    return FirstCharAlternation([(name, piece) for name, pattern in entries for piece in _tried_in_turn(pattern)])
+    return FirstCharAlternation(entries, cut=_tried_in_turn)
 
 
 def _matched_rank(match: re.Match | None) -> int:

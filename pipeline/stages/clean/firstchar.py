@@ -164,9 +164,9 @@ def required_chars(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] |
 
 
 # A combination of alternatives is compiled into one alternation once lines have asked for it
-# this many times; before that, its alternatives are tried one by one (each compiled once,
-# when first needed). Compiling a combination costs as much as trying its alternatives on
-# some hundred lines, and a page asks for dozens of combinations: the first pages of a
+# this many times; before that, the patterns behind them are tried one by one (each compiled
+# once, when first needed). Compiling a combination costs as much as trying its alternatives
+# on some hundred lines, and a page asks for dozens of combinations: the first pages of a
 # process would pay for all of them.
 COMBINE_AFTER = 16
 
@@ -176,18 +176,26 @@ class FirstCharAlternation:
     that can start with text's first character (all of them when it is not ASCII), and of
     those only the ones whose required characters (a breadcrumb's "›", a menu's "|") the
     text holds. The first alternative (in the given order) that matches gives the match, as
-    in the whole alternation; its group named as the alternative's name holds the text."""
+    in the whole alternation; its group named as the alternative's name holds the text.
 
-    def __init__(self, patterns: list[tuple[str, str]]):
+    `cut` splits a pattern into the pieces its match tries in turn, as (head, rest) with
+    the piece `(?:head)rest` (the branches of a leading group, each followed by the rest):
+    each piece is bucketed by its own first character."""
+
+    def __init__(self, patterns: list[tuple[str, str]], cut=None):
         # patterns: (group name, pattern), in the order the alternation tries them; a name's
         # patterns stand next to each other
         self.patterns = patterns
-        everything = tuple(range(len(patterns)))
-        starts = [first_ascii(p) for _, p in patterns]
+        # the alternatives: (index of their pattern, head, rest), in order
+        self.pieces = [(k, head, rest) for k, (_, pattern) in enumerate(patterns)
+                       for head, rest in (cut(pattern) if cut else [(pattern, "")])]
+        sources = [f"(?:{head}){rest}" if rest else head for _, head, rest in self.pieces]
+        everything = tuple(range(len(sources)))
+        starts = [first_ascii(p) for p in sources]
         self.by_char = {char: tuple(i for i, s in enumerate(starts) if char in s) for char in ASCII}
         self.everything = everything
         # Required sets worth testing: a space is in nearly every line, so it gates nothing.
-        required = {i: r for i, (_, p) in enumerate(patterns) if (r := required_chars(p)) is not None and " " not in r}
+        required = {i: r for i, p in enumerate(sources) if (r := required_chars(p)) is not None and " " not in r}
         self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
         self.gated = {i: self.gates.index(r) for i, r in required.items()}
         # One scan finds which of the gates' characters a text holds; the gates held follow.
@@ -196,21 +204,30 @@ class FirstCharAlternation:
         self._held_by_chars: dict[frozenset[str], tuple[bool, ...]] = {}
         self._compiled: dict[tuple, object] = {}  # (first character, gates held) -> a matcher
         self._by_choice: dict[tuple[int, ...], _Choice] = {}
-        self._single: dict[int, object] = {}  # alternative -> its own compiled match
+        self._single: dict[int, object] = {}  # pattern -> its own compiled match
 
     def _compile(self, chosen: tuple[int, ...]) -> re.Pattern:
-        groups: dict[str, list[str]] = {}  # one group a name, its patterns in order
+        """One alternation of the chosen pieces; the pieces of one pattern next to each other
+        share their rest: `(?:home|news)$` (the same first match as `(?:home)$|(?:news)$`)."""
+        groups: dict[str, list[str]] = {}  # one group a name, its pieces in order
+        runs: list[tuple[int, str, list[str]]] = []  # (pattern, rest, heads)
         for i in chosen:
-            name, pattern = self.patterns[i]
-            groups.setdefault(name, []).append(f"(?:{pattern})")
+            k, head, rest = self.pieces[i]
+            if runs and runs[-1][0] == k:
+                runs[-1][2].append(head)
+            else:
+                runs.append((k, rest, [head]))
+        for k, rest, heads in runs:
+            body = heads[0] if len(heads) == 1 and not rest else "(?:" + "|".join(f"(?:{h})" for h in heads) + ")" + rest
+            groups.setdefault(self.patterns[k][0], []).append(f"(?:{body})")
         body = "|".join(f"(?P<{name}>{'|'.join(parts)})" for name, parts in groups.items())
         return re.compile(body or r"(?!x)x", re.IGNORECASE)
 
-    def _one(self, i: int):
-        found = self._single.get(i)
+    def _one(self, k: int):
+        found = self._single.get(k)
         if found is None:
-            name, pattern = self.patterns[i]
-            found = self._single[i] = re.compile(f"(?P<{name}>(?:{pattern}))", re.IGNORECASE).match
+            name, pattern = self.patterns[k]
+            found = self._single[k] = re.compile(f"(?P<{name}>(?:{pattern}))", re.IGNORECASE).match
         return found
 
     def _choose(self, first: str, held: tuple[bool, ...]) -> _Choice:
@@ -240,13 +257,16 @@ class FirstCharAlternation:
 
 
 class _Choice:
-    """The alternatives one kind of line may match: tried one by one until lines have asked
-    for them COMBINE_AFTER times, then as one compiled alternation."""
+    """The alternatives one kind of line may match: until lines have asked for them
+    COMBINE_AFTER times, the patterns they come from are tried one by one (a piece left out
+    cannot match the line, so a whole pattern finds what its chosen pieces find); then the
+    pieces are compiled into one alternation."""
 
-    __slots__ = ("owner", "chosen", "uses", "combined")
+    __slots__ = ("owner", "chosen", "patterns", "uses", "combined")
 
     def __init__(self, owner: FirstCharAlternation, chosen: tuple[int, ...]):
         self.owner, self.chosen, self.uses, self.combined = owner, chosen, 0, None
+        self.patterns = tuple(dict.fromkeys(owner.pieces[i][0] for i in chosen))
 
     def __call__(self, text: str) -> re.Match | None:
         if self.combined is not None:
@@ -259,8 +279,8 @@ class _Choice:
                 routes[key] = combined  # later lines go straight to the alternation
             return combined(text)
         one = self.owner._one
-        for i in self.chosen:
-            found = one(i)(text)
+        for k in self.patterns:
+            found = one(k)(text)
             if found is not None:
                 return found
         return None
