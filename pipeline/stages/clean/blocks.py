@@ -60,11 +60,15 @@ def _heading_spans(sentence: str) -> list[tuple[int, int]]:
     spans = []
     weak = []
     # Only a capitalised phrase is a heading: "most read" inside a sentence is prose.
+    by_word, by_first = pieces.by_word, pieces.by_first
     for start in _CAPITALISED_WORD.finditer(sentence):
         position = start.start()
         word = _WORD_AT.match(sentence, position)
-        rest = sentence[position:position + 40].lower()
-        candidates = pieces.at(word.group(0).lower() if word else "", rest)
+        candidates = by_word.get(word.group(0).lower() if word else "", ())
+        if by_first.get(sentence[position].lower()[:1]):  # pieces.at, the rest read only where a prefix may start
+            candidates = pieces.at(word.group(0).lower() if word else "", sentence[position:position + 40].lower())
+        if not candidates:
+            continue
         matches = [(m.end(), p) for p in candidates if (m := p.match(sentence, position))]
         if not matches:
             continue

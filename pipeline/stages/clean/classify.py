@@ -83,14 +83,18 @@ def _measure(text: str) -> Block:
     raw = sig.raw_words(text)
     unspaced = sig.unspaced_chars(text)
     block = Block(text=text, chars=sig.block_length(text, unspaced), n_words=sig.word_count(raw, unspaced))
-    tokens = [w.lower() for w in raw]
-    block.norm = " ".join(tokens)
+    if raw and text.isascii():  # in ASCII, lower-casing the joined words lower-cases each word
+        block.norm = " ".join(raw).lower()
+        tokens = block.norm.split(" ")
+    else:
+        tokens = [w.lower() for w in raw]
+        block.norm = " ".join(tokens)
     block.terminal = sig.ends_sentence(text)
     block.bullet = sig.is_bullet(text)
     block.heading_like = (not block.terminal or sig.is_question(text)) and len(text) <= 200 and not block.bullet
     block.capitalised = sig.capitalised_share(raw)
     block.separators = sig.separator_count(text)
-    block.cue = cue_reason(text, block.n_words, set(tokens))
+    block.cue = cue_reason(text, block.n_words, tokens)
     block.profile = sig.stopword_profile(tokens)
     # (date_share is 0 over 120 characters: no date line is longer)
     if block.cue is None and block.n_words <= 14 and len(text) <= 120 and date_share(text) >= DATE_SHARE \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -366,10 +367,10 @@ def cue_index() -> CueIndex:
                     tuple((k, tuple(v)) for k, v in by_substring.items()), tuple(always))
 
 
-def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str | None:
+def cue_reason(text: str, n_words: int, tokens: Iterable[str] | None = None) -> str | None:
     """The removal reason whose cue phrase the block carries, or None.
 
-    `tokens`: the block's lower-case words, when the caller has them already.
+    `tokens`: the block's lower-case words (a list or a set), when the caller has them already.
     The first reason (in REASONS order) with a matching cue wins: the whole-line cues of all
     reasons are tried in one match each, and a floating cue only for the reasons before the
     first whole-line match.
@@ -456,11 +457,13 @@ class EmbeddedCues:
     by_prefix: tuple[tuple[str, re.Pattern], ...]
     prefixes: tuple[str, ...]
     labels: frozenset[re.Pattern]  # one-word ad labels ("Anzeige"), cut even when not in capitals
+    by_first: dict[str, tuple[tuple[str, re.Pattern], ...]] | None = None  # by_prefix by first character
 
     def at(self, lowered_word: str, lowered_rest: str) -> tuple[re.Pattern, ...]:
         found = self.by_word.get(lowered_word, ())
-        if lowered_rest.startswith(self.prefixes):
-            found += tuple(p for prefix, p in self.by_prefix if lowered_rest.startswith(prefix))
+        prefixed = self.by_first.get(lowered_rest[:1]) if self.by_first is not None else self.by_prefix
+        if prefixed and lowered_rest.startswith(self.prefixes):
+            found += tuple(p for prefix, p in prefixed if lowered_rest.startswith(prefix))
         return found
 
 
@@ -495,8 +498,12 @@ def embedded_cues() -> EmbeddedCues:
                         by_word.setdefault(literal, []).append(piece)
                     else:
                         by_prefix.append((literal, piece))
+    by_first: dict[str, list[tuple[str, re.Pattern]]] = {}  # in by_prefix's order
+    for prefix, piece in by_prefix:
+        by_first.setdefault(prefix[:1], []).append((prefix, piece))
     return EmbeddedCues({k: tuple(v) for k, v in by_word.items()}, tuple(by_prefix),
-                        tuple(sorted({prefix for prefix, _ in by_prefix})), frozenset(labels))
+                        tuple(sorted({prefix for prefix, _ in by_prefix})), frozenset(labels),
+                        {k: tuple(v) for k, v in by_first.items()})
 
 
 @cache
