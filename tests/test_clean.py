@@ -686,3 +686,19 @@ def test_whole_line_cues_cut_into_alternatives_find_the_same_first_match():
             for line in lines:
                 expected, found = whole.match(line), cut.match(line)
                 assert (expected and expected.group(0)) == (found and found.group(0)), (pattern, line)
+
+
+def test_features_no_tree_reads_change_no_score():
+    from pipeline.stages.clean import learned
+    from pipeline.stages.clean.blocks import page_blocks
+
+    model = learned.model()
+    if model is None:
+        pytest.skip("no block model shipped")
+    assert model.used <= set(learned.FEATURES) and model.used
+    for path in sorted(SAMPLES.glob("*.txt")):
+        blocks, sentences = page_blocks(path.read_text(encoding="utf-8"))
+        decision = classify(blocks, sentences=sentences)
+        full = learned.features(decision.blocks, decision.language, decision.title)
+        lean = learned.features(decision.blocks, decision.language, decision.title, used=model.used)
+        assert [model.probability(row) for row in full] == [model.probability(row) for row in lean], path.name

@@ -62,9 +62,11 @@ def _content_words(words_of: list[str]) -> list[str]:
     return [w for w in words_of if len(w) > 3]
 
 
-def features(blocks, language: str | None, title: str = "", only: list[int] | None = None) -> list[list[float]]:
+def features(blocks, language: str | None, title: str = "", only: list[int] | None = None,
+             used: frozenset[str] | None = None) -> list[list[float]]:
     """One row of FEATURES a block (or for the blocks at `only`); `blocks` are classify's
-    blocks, decided by the rules.
+    blocks, decided by the rules. With `used` (the features a model's trees read), the
+    costlier features no tree reads are left at 0.0.
 
     A block that shares its words with the rest of the kept text and with the headline is
     about the article's subject; a teaser or a reader's aside is about something else."""
@@ -119,7 +121,9 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
     repeats = Counter(b.norm for b in blocks)
     wanted = set(range(n)) if only is None else set(only)
     # content words: of the kept blocks (the vocabulary) and of the blocks described
-    split = {i: blocks[i].norm.split() for i in wanted}
+    numbers = used is None or "numbers_per_word" in used
+    date_share = used is None or "date_word_share" in used
+    split = {i: blocks[i].norm.split() for i in wanted} if date_share else {}
     content = {i: {w for w in (split[i] if i in split else blocks[i].norm.split()) if len(w) > 3}
                for i in range(n) if keeps[i] or i in wanted}  # as sets: only which words, not how often
     kept_vocabulary: dict[str, int] = {}  # word -> how many kept blocks use it
@@ -158,12 +162,12 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
             (b.terminal), (b.heading_like), (b.bullet), b.capitalised, (b.separators),
             (_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, (_CLASSES.get(b.initial_class, 0)),
             (classes[i]), (b.in_main_text), (_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
-            (keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words,
+            (keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words if numbers else 0.0,
             (text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), (stripped.endswith(":")),
             (stripped.endswith(("...", "…"))), (text[:1].islower()), ("|" in text),
             ("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
             (repeats[b.norm] - 1), ("<" in text and bool(_MARKUP.search(text))),
-            sum(map(dates.__contains__, split[i])) / words,
+            sum(map(dates.__contains__, split[i])) / words if date_share else 0.0,
             _shared(words_of, in_two, in_one, keeps[i]), len(title_words.intersection(words_of)) / len(title_words)
             if title_words else -1.0,
             i / n, before / total_chars, kept_before / kept_total, log_n, page_kept_share,
@@ -227,6 +231,7 @@ class Model:
             raise ValueError("the clean model was trained on other features than this code computes")
         self.trees = data["trees"]
         self.bias = data.get("bias", 0.0)
+        self.used = frozenset(self.feature_names[i] for i in _tree_features(self.trees))
         # The features as local variables: one unpacking, then plain comparisons.
         source = ["def score(x):", "    " + ", ".join(f"x{i}" for i in range(len(FEATURES))) + ", = x",
                   f"    s = {self.bias!r}"]
@@ -253,6 +258,18 @@ class Model:
                 found[name] = found.get(name, 0.0) + delta
                 node = child
         return found
+
+
+def _tree_features(trees: list[dict]) -> set[int]:
+    """The features (by index) some tree's split reads."""
+    found: set[int] = set()
+    nodes = list(trees)
+    while nodes:
+        node = nodes.pop()
+        if "leaf" not in node:
+            found.add(node["f"])
+            nodes.extend((node["l"], node["r"]))
+    return found
 
 
 def _value(node: dict) -> float:
@@ -321,7 +338,8 @@ def apply(decision, explain: bool = False) -> None:
     # Only blocks whose decision the model may change are described and scored.
     limits = [threshold(b, found) for b in blocks]
     scored = [i for i, limit in enumerate(limits) if limit <= 1.0]
-    rows = dict(zip(scored, features(blocks, decision.language, decision.title, only=scored), strict=True))
+    rows = dict(zip(scored, features(blocks, decision.language, decision.title, only=scored, used=found.used),
+                    strict=True))
     # The model overrides the rules only where it is sure (thresholds chosen by cross-validation).
     keep = [found.probability(rows[i]) >= limit if i in rows else False for i, limit in enumerate(limits)]
     if decision.title_index is not None:
