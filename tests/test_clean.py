@@ -702,3 +702,15 @@ def test_features_no_tree_reads_change_no_score():
         full = learned.features(decision.blocks, decision.language, decision.title)
         lean = learned.features(decision.blocks, decision.language, decision.title, used=model.used)
         assert [model.probability(row) for row in full] == [model.probability(row) for row in lean], path.name
+
+
+def test_a_piece_is_read_from_its_head_and_rest_as_from_the_whole_piece():
+    from pipeline.stages.clean import cues, firstchar
+
+    pieces = [piece for plain in (True, False) for _, pattern in cues._line_entries(plain)
+              for piece in cues._tried_in_turn(pattern)]
+    pieces += [("(x)?", "y"), ("a|", "[›»]"), ("[|/]", "\\s*b"), ("", "c:")]  # heads that may match empty
+    for head, rest in pieces:
+        whole = f"(?:{head}){rest}" if rest else head
+        assert firstchar.piece_first_ascii(head, rest) == firstchar.first_ascii(whole), whole
+        assert firstchar.piece_required_chars(head, rest) == firstchar.required_chars(whole), whole

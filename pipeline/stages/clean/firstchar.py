@@ -163,6 +163,26 @@ def required_chars(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] |
     return _required(_parsed(pattern, flags))
 
 
+def piece_first_ascii(head: str, rest: str, flags: int = re.IGNORECASE) -> frozenset[str]:
+    """first_ascii of the piece `(?:head)rest`, read from the head alone where it cannot
+    match empty (then every match starts in it): a cue's rest is read once, not per piece."""
+    if not rest:
+        return first_ascii(head, flags)
+    first, empty = _first(_parsed(head, flags), bool(flags & re.IGNORECASE))
+    return first if not empty else first_ascii(f"(?:{head}){rest}", flags)
+
+
+def piece_required_chars(head: str, rest: str, flags: int = re.IGNORECASE) -> frozenset[str] | None:
+    """required_chars of the piece `(?:head)rest` from the head's and the rest's own: the
+    smallest set, the head's where they are as small (the order _required reads them in)."""
+    if not rest:
+        return required_chars(head, flags)
+    in_head, in_rest = required_chars(head, flags), required_chars(rest, flags)
+    if in_head is None or in_rest is None:
+        return in_rest if in_head is None else in_head
+    return in_head if len(in_head) <= len(in_rest) else in_rest
+
+
 # A combination of alternatives is compiled into one alternation once lines have asked for it
 # this many times; before that, the patterns behind them are tried one by one (each compiled
 # once, when first needed). Compiling a combination costs as much as trying its alternatives
@@ -189,13 +209,17 @@ class FirstCharAlternation:
         # the alternatives: (index of their pattern, head, rest), in order
         self.pieces = [(k, head, rest) for k, (_, pattern) in enumerate(patterns)
                        for head, rest in (cut(pattern) if cut else [(pattern, "")])]
-        sources = [f"(?:{head}){rest}" if rest else head for _, head, rest in self.pieces]
-        everything = tuple(range(len(sources)))
-        starts = [first_ascii(p) for p in sources]
-        self.by_char = {char: tuple(i for i, s in enumerate(starts) if char in s) for char in ASCII}
+        everything = tuple(range(len(self.pieces)))
+        starts = [piece_first_ascii(head, rest) for _, head, rest in self.pieces]
+        by_char: dict[str, list[int]] = {char: [] for char in ASCII}
+        for i, start in enumerate(starts):  # in order: each character's pieces come in the order given
+            for char in start:
+                by_char[char].append(i)
+        self.by_char = {char: tuple(found) for char, found in by_char.items()}
         self.everything = everything
         # Required sets worth testing: a space is in nearly every line, so it gates nothing.
-        required = {i: r for i, p in enumerate(sources) if (r := required_chars(p)) is not None and " " not in r}
+        required = {i: r for i, (_, head, rest) in enumerate(self.pieces)
+                    if (r := piece_required_chars(head, rest)) is not None and " " not in r}
         self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
         self.gated = {i: self.gates.index(r) for i, r in required.items()}
         # One scan finds which of the gates' characters a text holds; the gates held follow.
