@@ -397,8 +397,9 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
         blocks[title_index].reason, blocks[title_index].rule = "title", "headline"
     if title:
         title_norm = _norm(title)
+        longest_copy = 3 * len(title_norm) + 40  # _is_title_copy's first test, before the call
         for i, block in enumerate(blocks):
-            if i != title_index and _is_title_copy(block, title_norm):
+            if i != title_index and block.chars <= longest_copy and _is_title_copy(block, title_norm):
                 _mark(block, "duplicate_title", "repeats the headline")
 
     _mark_related_runs(blocks, from_extractor)

@@ -93,8 +93,8 @@ def stopword_profile(tokens: list[str], extended: bool = False) -> dict[str, int
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
     """The language with most stopword hits (the first of equals) and its lead over the next
     one (hits ratio)."""
-    if not profile:
-        return None, 0.0
+    if not profile or max(profile.values()) < MIN_PROFILE_HITS:
+        return None, 0.0  # most short blocks: no language worth guessing, found without the key
     best = max(profile, key=profile.__getitem__)
     hits = profile[best]
     if hits < MIN_PROFILE_HITS:
