@@ -198,8 +198,10 @@ TRANSPARENT_CUES = ("advertisement", "caption", "share", "dateline", "date_widge
 
 def _is_inline_link(block: Block) -> bool:
     """"Read also: <title>" inside a story: furniture, but its neighbours are still story."""
+    if block.cue != "recommendations":
+        return False  # most blocks: no need to cut the text
     head, colon, rest = block.text.partition(":")
-    return block.cue == "recommendations" and bool(colon) and len(rest.strip()) > 10 and len(head) < 40
+    return bool(colon) and len(rest.strip()) > 10 and len(head) < 40
 
 
 def _revise_in_context(blocks: list[Block]) -> None:
