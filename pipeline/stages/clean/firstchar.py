@@ -163,11 +163,27 @@ def required_chars(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] |
     return _required(_parsed(pattern, flags))
 
 
+# A head of plain text: letters, digits, spaces and a few marks that are literal outside a
+# class; its parse is one literal a character, so it needs none.
+_PLAIN_HEAD = re.compile(r"[^\W_]+(?:[ '’,:-]+[^\W_]+)*")
+
+
+def _plain_required(head: str) -> frozenset[str] | None:
+    """_required of a plain head: its first character without case (each literal is a set of
+    one, and a later one is never smaller), or None where every character has case."""
+    for char in head:
+        if char.lower() == char.upper() == char:
+            return frozenset({char})
+    return None
+
+
 def piece_first_ascii(head: str, rest: str, flags: int = re.IGNORECASE) -> frozenset[str]:
     """first_ascii of the piece `(?:head)rest`, read from the head alone where it cannot
     match empty (then every match starts in it): a cue's rest is read once, not per piece."""
     if not rest:
         return first_ascii(head, flags)
+    if _PLAIN_HEAD.fullmatch(head):  # starts with its first character, whatever follows
+        return _literal(ord(head[0]), bool(flags & re.IGNORECASE))
     first, empty = _first(_parsed(head, flags), bool(flags & re.IGNORECASE))
     return first if not empty else first_ascii(f"(?:{head}){rest}", flags)
 
@@ -177,7 +193,8 @@ def piece_required_chars(head: str, rest: str, flags: int = re.IGNORECASE) -> fr
     smallest set, the head's where they are as small (the order _required reads them in)."""
     if not rest:
         return required_chars(head, flags)
-    in_head, in_rest = required_chars(head, flags), required_chars(rest, flags)
+    in_head = _plain_required(head) if _PLAIN_HEAD.fullmatch(head) else required_chars(head, flags)
+    in_rest = required_chars(rest, flags)
     if in_head is None or in_rest is None:
         return in_rest if in_head is None else in_head
     return in_head if len(in_head) <= len(in_rest) else in_rest
