@@ -714,3 +714,16 @@ def test_a_piece_is_read_from_its_head_and_rest_as_from_the_whole_piece():
         whole = f"(?:{head}){rest}" if rest else head
         assert firstchar.piece_first_ascii(head, rest) == firstchar.first_ascii(whole), whole
         assert firstchar.piece_required_chars(head, rest) == firstchar.required_chars(whole), whole
+
+
+def test_preload_builds_the_tables_every_page_reads():
+    from pipeline.stages.clean import cues, learned, signals
+
+    for table in (cues.cue_index, cues._any_line, signals.stopword_index):
+        table.cache_clear()
+    CleanStage(StageContext(Config())).preload()
+    assert cues.cue_index.cache_info().currsize == 1 and cues._any_line.cache_info().currsize == 2
+    assert signals.stopword_index.cache_info().currsize == 1
+    assert learned.model.cache_info().currsize == 1
+    record = clean_file(SAMPLES / "en-wire-story.txt")  # and pages clean as before
+    assert record.status == "ok" and record.text

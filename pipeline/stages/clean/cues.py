@@ -406,6 +406,17 @@ def cue_reason(text: str, n_words: int, tokens: Iterable[str] | None = None) -> 
     return all_cues[line_rank].reason if line_rank != NO_RANK else None
 
 
+def preload() -> None:
+    """Build the tables cue_reason reads on every block (see CleanStage.preload)."""
+    cue_index()
+    _reason_ranks()
+    _line_cue_openers()
+    for with_plain in (False, True):
+        _any_line(with_plain)
+    date_words()
+    section_words()
+
+
 def _skipped(reason: str, long_block: bool, n_words: int) -> bool:
     """A long block is only ever a cookie banner; a byline is short."""
     return (long_block and reason != "cookie_consent") or (reason == "byline" and n_words > MAX_BYLINE_WORDS)
