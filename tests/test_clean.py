@@ -727,3 +727,11 @@ def test_preload_builds_the_tables_every_page_reads():
     assert learned.model.cache_info().currsize == 1
     record = clean_file(SAMPLES / "en-wire-story.txt")  # and pages clean as before
     assert record.status == "ok" and record.text
+
+
+def test_an_alternation_without_required_symbols_still_matches():
+    from pipeline.stages.clean.firstchar import FirstCharAlternation
+
+    split = FirstCharAlternation([("a", r"home"), ("b", r"news(letter)?")])
+    assert split.match("Newsletter").lastgroup == "b" and split.match("Newsletter").group(0) == "Newsletter"
+    assert split.match("HOME").lastgroup == "a" and split.match("Sport") is None

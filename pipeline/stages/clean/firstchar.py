@@ -240,10 +240,9 @@ class FirstCharAlternation:
         self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
         self.gated = {i: self.gates.index(r) for i, r in required.items()}
         # One scan finds which of the gates' characters a text holds; the gates held follow.
-        self._gate_chars = re.compile("[" + "".join(re.escape(c) for c in sorted(set().union(*self.gates))) + "]").findall
-        self._nothing_held = (False,) * len(self.gates)
-        self._held_by_chars: dict[frozenset[str], tuple[bool, ...]] = {}
-        self._compiled: dict[tuple, object] = {}  # (first character, gates held) -> a matcher
+        gate_chars = "".join(re.escape(c) for c in sorted(set().union(*self.gates)))
+        self._gate_chars = re.compile(f"[{gate_chars}]").findall if gate_chars else _nothing_found
+        self._compiled: dict[tuple, object] = {}  # (first character, gate characters held) -> a matcher
         self._by_choice: dict[tuple[int, ...], _Choice] = {}
         self._single: dict[int, object] = {}  # pattern -> its own compiled match
 
@@ -271,30 +270,30 @@ class FirstCharAlternation:
             found = self._single[k] = re.compile(f"(?P<{name}>(?:{pattern}))", re.IGNORECASE).match
         return found
 
-    def _choose(self, first: str, held: tuple[bool, ...]) -> _Choice:
+    def _choose(self, first: str, chars: frozenset[str]) -> _Choice:
+        held = tuple(not gate.isdisjoint(chars) for gate in self.gates)
         chosen = tuple(i for i in self.by_char.get(first, self.everything) if i not in self.gated or held[self.gated[i]])
         choice = self._by_choice.get(chosen)
         if choice is None:
             choice = self._by_choice[chosen] = _Choice(self, chosen)
-        self._compiled[first, held] = choice
+        self._compiled[first, chars] = choice
         return choice
 
-    def _held(self, text: str) -> tuple[bool, ...]:
-        """For each gate, whether the text holds one of its characters."""
-        found = self._gate_chars(text) if self.gates else None
-        if not found:
-            return self._nothing_held
-        chars = frozenset(found)
-        held = self._held_by_chars.get(chars)
-        if held is None:
-            held = self._held_by_chars[chars] = tuple(not gate.isdisjoint(chars) for gate in self.gates)
-        return held
-
     def match(self, text: str) -> re.Match | None:
-        first = text[:1] if text[:1] in self.by_char else ""
-        held = self._held(text)
-        matcher = self._compiled.get((first, held)) or self._choose(first, held)
+        first = text[:1]
+        if first not in self.by_char:
+            first = ""
+        found = self._gate_chars(text)
+        chars = frozenset(found) if found else _NOTHING
+        matcher = self._compiled.get((first, chars)) or self._choose(first, chars)
         return matcher(text)
+
+
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _nothing_found(text: str) -> list[str]:
+    return []
 
 
 class _Choice:
