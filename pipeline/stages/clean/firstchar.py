@@ -200,6 +200,10 @@ def piece_required_chars(head: str, rest: str, flags: int = re.IGNORECASE) -> fr
     return in_head if len(in_head) <= len(in_rest) else in_rest
 
 
+# Only a piece that can start with more characters than this (a letter in either case) is
+# gated by the symbols it requires.
+GATED_STARTS = 2
+
 # A combination of alternatives is compiled into one alternation once lines have asked for it
 # this many times; before that, the patterns behind them are tried one by one (each compiled
 # once, when first needed). Compiling a combination costs as much as trying its alternatives
@@ -235,8 +239,12 @@ class FirstCharAlternation:
         self.by_char = {char: tuple(found) for char, found in by_char.items()}
         self.everything = everything
         # Required sets worth testing: a space is in nearly every line, so it gates nothing.
+        # A piece that starts with one letter fails at once on most lines anyway: only pieces
+        # that can start with many characters (a class, a construct) are worth a gate, and
+        # fewer gates make fewer kinds of line, each compiled once.
         required = {i: r for i, (_, head, rest) in enumerate(self.pieces)
-                    if (r := piece_required_chars(head, rest)) is not None and " " not in r}
+                    if len(starts[i]) > GATED_STARTS
+                    and (r := piece_required_chars(head, rest)) is not None and " " not in r}
         self.gates = tuple(sorted(set(required.values()), key=sorted))  # distinct sets, each one test a line
         self.gated = {i: self.gates.index(r) for i, r in required.items()}
         # One scan finds which of the gates' characters a text holds; the gates held follow.
