@@ -735,3 +735,11 @@ def test_an_alternation_without_required_symbols_still_matches():
     split = FirstCharAlternation([("a", r"home"), ("b", r"news(letter)?")])
     assert split.match("Newsletter").lastgroup == "b" and split.match("Newsletter").group(0) == "Newsletter"
     assert split.match("HOME").lastgroup == "a" and split.match("Sport") is None
+
+
+@pytest.mark.parametrize("text", ["ΟΔΟΣ ΣΑΣ ΚΑΙ ΣΟΦΙΑ", "İSTANBUL’DA İyi", "Straße STRASSE ǅemal", "ΟΔΟΣʼ ΑΣ’Β"])
+def test_a_block_norm_lower_cases_each_word(text):
+    from pipeline.stages.clean.classify import _measure
+    from pipeline.stages.clean.signals import raw_words
+
+    assert _measure(text).norm == " ".join(word.lower() for word in raw_words(text))
