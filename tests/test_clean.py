@@ -645,6 +645,8 @@ def test_first_character_buckets_find_what_the_whole_alternation_finds(monkeypat
             first = next(n[0] for n, v in expected.groupdict().items() if v is not None)
             assert next(n for n, v in found.groupdict().items() if v is not None) == first, text
             assert expected.group(0) == found.group(0), text
+        named = split.name(text)  # the first name, with the gated pieces matched apart
+        assert (named is None) == (expected is None) and (named is None or named == first), text
 
 
 @pytest.mark.parametrize("line, reason", [

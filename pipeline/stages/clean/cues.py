@@ -390,7 +390,8 @@ def cue_reason(text: str, n_words: int, tokens: Iterable[str] | None = None) -> 
             candidates.update(ranks)
     first = _WORD.match(lowered)
     maybe_line = _may_open_a_line_cue(lowered, first.group(0) if first else "")
-    line_rank = _matched_rank(_any_line(maybe_line).match(text))
+    name = _any_line(maybe_line).name(text)
+    line_rank = int(name[1:]) if name is not None else NO_RANK
     if not candidates and line_rank == NO_RANK:
         return None  # most article paragraphs stop here
     all_cues = reason_cues()

@@ -251,6 +251,9 @@ class FirstCharAlternation:
         gate_chars = "".join(re.escape(c) for c in sorted(set().union(*self.gates)))
         self._gate_chars = re.compile(f"[{gate_chars}]").findall if gate_chars else _nothing_found
         self._compiled: dict[tuple, object] = {}  # (first character, gate characters held) -> a matcher
+        # for name(): the names in order, and per line kind the ungated and the gated pieces apart
+        self._order = {name: i for i, name in enumerate(dict.fromkeys(name for name, _ in patterns))}
+        self._named: dict[tuple, tuple] = {}
         self._by_choice: dict[tuple[int, ...], _Choice] = {}
         self._single: dict[int, object] = {}  # pattern -> its own compiled match
 
@@ -287,6 +290,42 @@ class FirstCharAlternation:
         self._compiled[first, chars] = choice
         return choice
 
+    def _choice(self, chosen: tuple[int, ...]) -> _Choice | None:
+        if not chosen:
+            return None
+        choice = self._by_choice.get(chosen)
+        if choice is None:
+            choice = self._by_choice[chosen] = _Choice(self, chosen)
+        return choice
+
+    def _name_route(self, first: str, chars: frozenset[str]) -> tuple:
+        held = tuple(not gate.isdisjoint(chars) for gate in self.gates)
+        bucket = self.by_char.get(first, self.everything)
+        ungated = self._choice(tuple(i for i in bucket if i not in self.gated))
+        gated = self._choice(tuple(i for i in bucket if i in self.gated and held[self.gated[i]]))
+        route = self._named[first, chars] = (ungated, gated)
+        return route
+
+    def name(self, text: str) -> str | None:
+        """The name of the first alternative that matches (what match() finds), or None. The
+        pieces without a gate and the gated ones are matched apart, the first name in order
+        wins: the ungated pieces of a first character are one alternation whatever symbols a
+        line holds, so fewer of them are compiled."""
+        first = text[:1]
+        if first not in self.by_char:
+            first = ""
+        found = self._gate_chars(text)
+        chars = frozenset(found) if found else _NOTHING
+        ungated, gated = self._named.get((first, chars)) or self._name_route(first, chars)
+        found_ungated = ungated(text) if ungated is not None else None
+        found_gated = gated(text) if gated is not None else None
+        if found_gated is None:
+            return found_ungated.lastgroup if found_ungated is not None else None
+        if found_ungated is None:
+            return found_gated.lastgroup
+        one, other = found_ungated.lastgroup, found_gated.lastgroup
+        return one if self._order[one] <= self._order[other] else other
+
     def match(self, text: str) -> re.Match | None:
         first = text[:1]
         if first not in self.by_char:
@@ -322,9 +361,11 @@ class _Choice:
         self.uses += 1
         if self.uses >= COMBINE_AFTER:
             combined = self.combined = self.owner._compile(self.chosen).match
-            routes = self.owner._compiled
+            routes, named = self.owner._compiled, self.owner._named
             for key in [key for key, matcher in routes.items() if matcher is self]:
                 routes[key] = combined  # later lines go straight to the alternation
+            for key in [key for key, pair in named.items() if self in pair]:
+                named[key] = tuple(combined if matcher is self else matcher for matcher in named[key])
             return combined(text)
         one = self.owner._one
         for k in self.patterns:
