@@ -313,20 +313,7 @@ def _any_line(with_plain: bool) -> FirstCharAlternation:
     return FirstCharAlternation(entries, cut=_tried_in_turn)
 
 
-def _matched_rank(match: re.Match | None) -> int:
-    """The place (in reason_cues()) of the reason a named alternation matched; a large number for none."""
-    if match is None:
-        return NO_RANK
-    name = match.lastgroup  # the named group around the alternative closes last
-    if name is not None:
-        return int(name[1:])
-    for name, value in match.groupdict().items():
-        if value is not None:
-            return int(name[1:])
-    return NO_RANK
-
-
-NO_RANK = 1 << 30
+NO_RANK = 1 << 30  # the rank of no whole-line match
 
 
 @cache
