@@ -745,3 +745,11 @@ def test_a_block_norm_lower_cases_each_word(text):
     from pipeline.stages.clean.signals import raw_words
 
     assert _measure(text).norm == " ".join(word.lower() for word in raw_words(text))
+
+
+@pytest.mark.parametrize("text", ["L’été à Paris – «Très» chaud", "Größe: 1½ Maß", "naïve café’s", "Łódź i Kraków",
+                                  "ªº µ ¹²³ ¼ Ğ 中文"])
+def test_words_are_the_same_whichever_class_reads_them(text):
+    from pipeline.stages.clean import signals
+
+    assert signals.raw_words(text) == signals._RAW_WORD.findall(text)

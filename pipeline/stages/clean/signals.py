@@ -168,9 +168,26 @@ _RAW_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _ASCII_RAW_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")  # the same on ASCII text, twice as fast
 
 
+# Text of Latin-1 and general punctuation (’ “ ” – …: most European pages) is read by the
+# same pattern over an explicit class, made from _RAW_WORD's own letters there.
+_LATIN_RANGES = ((0, 0x100), (0x2000, 0x2070))
+_OUTSIDE_LATIN = re.compile("[^" + "".join(f"{chr(a)}-{chr(b - 1)}" for a, b in _LATIN_RANGES) + "]")
+
+
+@cache
+def _latin_raw_word() -> re.Pattern:
+    letter = re.compile(r"[^\W\d_]")
+    letters = "".join(re.escape(chr(code)) for a, b in _LATIN_RANGES for code in range(a, b) if letter.match(chr(code)))
+    return re.compile(f"[{letters}]+(?:['’][{letters}]+)*")
+
+
 def raw_words(text: str) -> list[str]:
     """Word tokens with their case kept (for capitalisation signals)."""
-    return (_ASCII_RAW_WORD if text.isascii() else _RAW_WORD).findall(text)
+    if text.isascii():
+        return _ASCII_RAW_WORD.findall(text)
+    if _OUTSIDE_LATIN.search(text) is None:
+        return _latin_raw_word().findall(text)
+    return _RAW_WORD.findall(text)
 
 
 __all__ = ["words", "stopword_profile", "guess_language", "ends_sentence", "is_bullet", "is_question",
