@@ -60,7 +60,6 @@ class Block:
     reason: str | None = None  # None: kept as article
     rule: str = ""  # which rule decided, for --explain
     norm: str = ""  # lower-case words joined by spaces: compared with the headline
-    words: list[str] | None = None  # the same words as a list (norm.split())
     profile: dict[str, int] = field(default_factory=dict)  # stopword hits per language
 
     def signals(self) -> dict:
@@ -87,7 +86,7 @@ def _measure(text: str) -> Block:
     # Lower-casing the joined words lower-cases each word: the only context str.lower reads
     # (a final sigma) never reaches across the space between two words.
     block.norm = " ".join(raw).lower()
-    tokens = block.words = block.norm.split(" ") if raw else []
+    tokens = block.norm.split(" ") if raw else []
     block.terminal = sig.ends_sentence(text)
     block.bullet = sig.is_bullet(text)
     block.heading_like = (not block.terminal or sig.is_question(text)) and len(text) <= 200 and not block.bullet
@@ -277,7 +276,7 @@ def _is_menu_line(block: Block) -> bool:
     capitalised without a single stopword: a menu, not a headline."""
     if block.n_words < 3 or any(mark in block.text for mark in ",:;.!?«“\"'"):
         return False
-    sections = sum(1 for word in block.words if word in section_words())
+    sections = sum(1 for word in block.norm.split() if word in section_words())
     return sections >= 2 or (block.capitalised >= 0.99 and block.stopword_density == 0)
 
 
@@ -316,7 +315,7 @@ def _find_known_title(blocks: list[Block], known_title: str) -> int | None:
             return i
         if not block.heading_like or not known_words or block.cue:
             continue
-        words = set(block.words)
+        words = set(block.norm.split())
         if len(known_words & words) >= 0.8 * len(known_words) and len(words) <= 2 * len(known_words):
             return i
     return None
@@ -362,7 +361,7 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
         # The shared stoplists do not know the page's language: clean's own lists are
         # consulted (37 more languages; only here, as they cost every block ~100 hits).
         for block in blocks:
-            block.profile = sig.stopword_profile(block.words, extended=True)
+            block.profile = sig.stopword_profile(block.norm.split(), extended=True)
         language = page_language(blocks)
     has_stoplist = _densities(blocks, language)
     for block in blocks:

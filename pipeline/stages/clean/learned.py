@@ -54,12 +54,6 @@ FEATURES = (
 )
 
 
-def _words(block) -> list[str]:
-    """A block's lower-case words (norm.split(), kept by classify's blocks)."""
-    found = getattr(block, "words", None)
-    return found if found is not None else block.norm.split()
-
-
 def _is_short_link(block) -> bool:
     return block.n_words <= 10 and not block.terminal
 
@@ -129,8 +123,8 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
     # content words: of the kept blocks (the vocabulary) and of the blocks described
     numbers = used is None or "numbers_per_word" in used
     date_share = used is None or "date_word_share" in used
-    split = {i: _words(blocks[i]) for i in wanted} if date_share else {}
-    content = {i: {w for w in _words(blocks[i]) if len(w) > 3}
+    split = {i: blocks[i].norm.split() for i in wanted} if date_share else {}
+    content = {i: {w for w in (split[i] if i in split else blocks[i].norm.split()) if len(w) > 3}
                for i in range(n) if keeps[i] or i in wanted}  # as sets: only which words, not how often
     kept_vocabulary: dict[str, int] = {}  # word -> how many kept blocks use it
     _count_elements(kept_vocabulary, chain.from_iterable(content[i] for i in range(n) if keeps[i]))
