@@ -621,24 +621,32 @@ def test_model_removals_name_the_model_and_its_strongest_features(tmp_path):
             assert any(name in row["rule"] for name in learned.FEATURES)
 
 
-def test_first_character_buckets_find_what_the_whole_alternation_finds():
+@pytest.mark.parametrize("combine_after", [1, 3, 10**9])  # compiled together at once, after a few lines, never
+@pytest.mark.parametrize("cut", [False, True])  # each pattern whole, or cut into the pieces it tries in turn
+def test_first_character_buckets_find_what_the_whole_alternation_finds(monkeypatch, combine_after, cut):
+    from pipeline.stages.clean import cues, firstchar
     from pipeline.stages.clean.firstchar import FirstCharAlternation
+
+    monkeypatch.setattr(firstchar, "COMBINE_AFTER", combine_after)
 
     patterns = [("a", r"\(?(edited|e-?mail) by\b.*$"), ("a", r"stand\s*:?.{0,20}\d"), ("b", r"[^.!?]{1,9}\s[›»]"),
                 ("c", r"\d+\s*min read$"), ("d", r"(?-i:Foto)\b"), ("e", r"(x)?"), ("f", r"ſtop|kelvin"),
-                ("g", r"[\w'’.&-]+( \w+){0,2}\s*[|·•]\s*\w+$")]
+                ("g", r"[\w'’.&-]+( \w+){0,2}\s*[|·•]\s*\w+$"), ("h", r"(home|news|stop)( page)?$"),
+                ("h", r"(accept|reject)( all)?\s*[|·/]|(mehr|more) zum thema")]
     whole = re.compile("|".join(f"(?P<{n}{i}>{p})" for i, (n, p) in enumerate(patterns)), re.IGNORECASE)
-    split = FirstCharAlternation(patterns)
-    texts = ["Edited by A. Reporter", "(email by x)", "Email by me", "Standard Fixed 13%", "stand: 12", "News › World",
+    split = FirstCharAlternation(patterns, cut=cues._tried_in_turn if cut else None)
+    texts = ["News", "home page", "Accept all |", "reject /", "More zum Thema", "mehr", "Edited by A. Reporter", "(email by x)", "Email by me", "Standard Fixed 13%", "stand: 12", "News › World",
              "5 min read", "foto", "Foto di", "STOP", "Kelvin", "\u212aelvin", "Home | Sport | Culture", "", "zzz",
              "Écrit par", "ａ"]
-    for text in texts:
+    for text in texts * 3:
         expected, found = whole.match(text), split.match(text)
         assert (expected is None) == (found is None), text
         if expected:
             first = next(n[0] for n, v in expected.groupdict().items() if v is not None)
             assert next(n for n, v in found.groupdict().items() if v is not None) == first, text
             assert expected.group(0) == found.group(0), text
+        named = split.name(text)  # the first name, with the gated pieces matched apart
+        assert (named is None) == (expected is None) and (named is None or named == first), text
 
 
 @pytest.mark.parametrize("line, reason", [
@@ -651,3 +659,97 @@ def test_a_whole_line_cue_with_an_optional_opener_is_tried(line, reason):
     from pipeline.stages.clean.cues import cue_reason
 
     assert cue_reason(line, len(line.split())) == reason
+
+
+def test_a_lazy_pattern_matches_and_compares_as_the_compiled_one():
+    from pipeline.stages.clean.lazyre import LazyPattern
+
+    lazy, compiled = LazyPattern(r"(?:listen to this article)(?!\w)", re.IGNORECASE), re.compile(
+        r"(?:listen to this article)(?!\w)", re.IGNORECASE)
+    assert lazy == LazyPattern(lazy.source, lazy.flags) and hash(lazy) == hash(LazyPattern(lazy.source, lazy.flags))
+    assert lazy != LazyPattern(lazy.source)  # other flags: another pattern
+    for text in ("Listen to this article", "listen to this articles", "x"):
+        assert (lazy.match(text) is None) == (compiled.match(text) is None)
+        assert (lazy.search("a " + text) is None) == (compiled.search("a " + text) is None)
+
+
+def test_whole_line_cues_cut_into_alternatives_find_the_same_first_match():
+    from pipeline.stages.clean import cues
+
+    lines = [" ".join(line.split()) for path in sorted(SAMPLES.glob("*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines += ["Home", "News", "Read more", "Related articles", "Share on Facebook", "Foto: Jane Doe", "5 min read",
+              "Home | World | Sport", "Accept all cookies |", "Mehr zum Thema", "Leggi anche", "À lire aussi"]
+    for plain in (True, False):
+        for _, pattern in cues._line_entries(plain):
+            whole = re.compile(pattern, re.IGNORECASE)
+            pieces = cues._tried_in_turn(pattern)
+            cut = re.compile("|".join(f"(?:(?:{head}){rest})" for head, rest in pieces), re.IGNORECASE)
+            for line in lines:
+                expected, found = whole.match(line), cut.match(line)
+                assert (expected and expected.group(0)) == (found and found.group(0)), (pattern, line)
+
+
+def test_features_no_tree_reads_change_no_score():
+    from pipeline.stages.clean import learned
+    from pipeline.stages.clean.blocks import page_blocks
+
+    model = learned.model()
+    if model is None:
+        pytest.skip("no block model shipped")
+    assert model.used <= set(learned.FEATURES) and model.used
+    for path in sorted(SAMPLES.glob("*.txt")):
+        blocks, sentences = page_blocks(path.read_text(encoding="utf-8"))
+        decision = classify(blocks, sentences=sentences)
+        full = learned.features(decision.blocks, decision.language, decision.title)
+        lean = learned.features(decision.blocks, decision.language, decision.title, used=model.used)
+        assert [model.probability(row) for row in full] == [model.probability(row) for row in lean], path.name
+
+
+def test_a_piece_is_read_from_its_head_and_rest_as_from_the_whole_piece():
+    from pipeline.stages.clean import cues, firstchar
+
+    pieces = [piece for plain in (True, False) for _, pattern in cues._line_entries(plain)
+              for piece in cues._tried_in_turn(pattern)]
+    pieces += [("(x)?", "y"), ("a|", "[›»]"), ("[|/]", "\\s*b"), ("", "c:")]  # heads that may match empty
+    for head, rest in pieces:
+        whole = f"(?:{head}){rest}" if rest else head
+        assert firstchar.piece_first_ascii(head, rest) == firstchar.first_ascii(whole), whole
+        assert firstchar.piece_required_chars(head, rest) == firstchar.required_chars(whole), whole
+
+
+def test_preload_builds_the_tables_every_page_reads():
+    from pipeline.stages.clean import cues, learned, signals
+
+    for table in (cues.cue_index, cues._any_line, signals.stopword_index):
+        table.cache_clear()
+    CleanStage(StageContext(Config())).preload()
+    assert cues.cue_index.cache_info().currsize == 1 and cues._any_line.cache_info().currsize == 2
+    assert signals.stopword_index.cache_info().currsize == 1
+    assert learned.model.cache_info().currsize == 1
+    record = clean_file(SAMPLES / "en-wire-story.txt")  # and pages clean as before
+    assert record.status == "ok" and record.text
+
+
+def test_an_alternation_without_required_symbols_still_matches():
+    from pipeline.stages.clean.firstchar import FirstCharAlternation
+
+    split = FirstCharAlternation([("a", r"home"), ("b", r"news(letter)?")])
+    assert split.match("Newsletter").lastgroup == "b" and split.match("Newsletter").group(0) == "Newsletter"
+    assert split.match("HOME").lastgroup == "a" and split.match("Sport") is None
+
+
+@pytest.mark.parametrize("text", ["ΟΔΟΣ ΣΑΣ ΚΑΙ ΣΟΦΙΑ", "İSTANBUL’DA İyi", "Straße STRASSE ǅemal", "ΟΔΟΣʼ ΑΣ’Β"])
+def test_a_block_norm_lower_cases_each_word(text):
+    from pipeline.stages.clean.classify import _measure
+    from pipeline.stages.clean.signals import raw_words
+
+    assert _measure(text).norm == " ".join(word.lower() for word in raw_words(text))
+
+
+@pytest.mark.parametrize("text", ["L’été à Paris – «Très» chaud", "Größe: 1½ Maß", "naïve café’s", "Łódź i Kraków",
+                                  "ªº µ ¹²³ ¼ Ğ 中文"])
+def test_words_are_the_same_whichever_class_reads_them(text):
+    from pipeline.stages.clean import signals
+
+    assert signals.raw_words(text) == signals._RAW_WORD.findall(text)

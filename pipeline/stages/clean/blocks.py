@@ -33,7 +33,8 @@ def split_long_line(line: str) -> list[str]:
     """Sentences of a line that holds a whole page, with widget headings cut out on their own."""
     sentences: list[str] = []
     for piece in _ROUGH_SENTENCE_END.split(line):
-        if sentences and (_ABBREVIATION_END.search(sentences[-1]) or _ORDINAL_END.search(sentences[-1])):
+        # (both patterns span at most six characters at the end: the sentence's tail is enough)
+        if sentences and (_ABBREVIATION_END.search(sentences[-1][-6:]) or _ORDINAL_END.search(sentences[-1][-6:])):
             sentences[-1] += " " + piece  # "Dr. Marcos", "J. Smith", "1. März": not a sentence end
         elif piece.strip():
             sentences.append(piece)
@@ -47,6 +48,8 @@ def split_long_line(line: str) -> list[str]:
 def _cut_after_trail(piece: str) -> list[str]:
     """A breadcrumb trail and the headline glued to it: the trail ends at the word after its
     last separator."""
+    if piece.count("›") + piece.count("»") + piece.count("|") < 2:
+        return [piece]  # a trail has two separators at least
     match = _TRAIL.match(piece)
     if not match:
         return [piece]
@@ -60,11 +63,18 @@ def _heading_spans(sentence: str) -> list[tuple[int, int]]:
     spans = []
     weak = []
     # Only a capitalised phrase is a heading: "most read" inside a sentence is prose.
+    by_word, by_first = pieces.by_word, pieces.by_first
     for start in _CAPITALISED_WORD.finditer(sentence):
         position = start.start()
         word = _WORD_AT.match(sentence, position)
-        rest = sentence[position:position + 40].lower()
-        candidates = pieces.at(word.group(0).lower() if word else "", rest)
+        candidates = by_word.get(word.group(0).lower() if word else "", ())
+        prefixed = by_first.get(sentence[position].lower()[:1])
+        if prefixed:  # pieces.at(), with the rest read only where a prefix may start
+            rest = sentence[position:position + 40].lower()
+            if rest.startswith(pieces.prefixes):
+                candidates += tuple(p for prefix, p in prefixed if rest.startswith(prefix))
+        if not candidates:
+            continue
         matches = [(m.end(), p) for p in candidates if (m := p.match(sentence, position))]
         if not matches:
             continue

@@ -16,7 +16,6 @@ Every removed block gets a reason; `explain` keeps the signals behind each decis
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.stages.clean import signals as sig
@@ -61,7 +60,7 @@ class Block:
     reason: str | None = None  # None: kept as article
     rule: str = ""  # which rule decided, for --explain
     norm: str = ""  # lower-case words joined by spaces: compared with the headline
-    profile: Counter = field(default_factory=Counter)  # stopword hits per language
+    profile: dict[str, int] = field(default_factory=dict)  # stopword hits per language
 
     def signals(self) -> dict:
         return {"chars": self.chars, "words": self.n_words, "stopword_density": round(self.stopword_density, 3),
@@ -84,14 +83,16 @@ def _measure(text: str) -> Block:
     raw = sig.raw_words(text)
     unspaced = sig.unspaced_chars(text)
     block = Block(text=text, chars=sig.block_length(text, unspaced), n_words=sig.word_count(raw, unspaced))
-    tokens = [w.lower() for w in raw]
-    block.norm = " ".join(tokens)
+    # Lower-casing the joined words lower-cases each word: the only context str.lower reads
+    # (a final sigma) never reaches across the space between two words.
+    block.norm = " ".join(raw).lower()
+    tokens = block.norm.split(" ") if raw else []
     block.terminal = sig.ends_sentence(text)
     block.bullet = sig.is_bullet(text)
     block.heading_like = (not block.terminal or sig.is_question(text)) and len(text) <= 200 and not block.bullet
     block.capitalised = sig.capitalised_share(raw)
     block.separators = sig.separator_count(text)
-    block.cue = cue_reason(text, block.n_words, set(tokens))
+    block.cue = cue_reason(text, block.n_words, tokens)
     block.profile = sig.stopword_profile(tokens)
     # (date_share is 0 over 120 characters: no date line is longer)
     if block.cue is None and block.n_words <= 14 and len(text) <= 120 and date_share(text) >= DATE_SHARE \
@@ -195,8 +196,10 @@ TRANSPARENT_CUES = ("advertisement", "caption", "share", "dateline", "date_widge
 
 def _is_inline_link(block: Block) -> bool:
     """"Read also: <title>" inside a story: furniture, but its neighbours are still story."""
+    if block.cue != "recommendations":
+        return False  # most blocks: no need to cut the text
     head, colon, rest = block.text.partition(":")
-    return block.cue == "recommendations" and bool(colon) and len(rest.strip()) > 10 and len(head) < 40
+    return bool(colon) and len(rest.strip()) > 10 and len(head) < 40
 
 
 def _revise_in_context(blocks: list[Block]) -> None:
@@ -394,8 +397,9 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
         blocks[title_index].reason, blocks[title_index].rule = "title", "headline"
     if title:
         title_norm = _norm(title)
+        longest_copy = 3 * len(title_norm) + 40  # _is_title_copy's first test, before the call
         for i, block in enumerate(blocks):
-            if i != title_index and _is_title_copy(block, title_norm):
+            if i != title_index and block.chars <= longest_copy and _is_title_copy(block, title_norm):
                 _mark(block, "duplicate_title", "repeats the headline")
 
     _mark_related_runs(blocks, from_extractor)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from pipeline.stages.clean.firstchar import FirstCharAlternation
+from pipeline.stages.clean.lazyre import LazyPattern
 
 # The order in which reasons are tried: the first whose cue matches names the block.
 REASONS = ("cookie_consent", "subscription", "newsletter", "editorial_note", "legal", "footer", "seo_faq",
@@ -108,7 +110,7 @@ class GatedPattern:
     """A cue that can only match where one of its leading words occurs: a word or substring
     test (fast) decides whether the regular expression (slow) is worth running."""
 
-    pattern: re.Pattern
+    pattern: re.Pattern | LazyPattern
     words: frozenset[str] = frozenset()
     substrings: tuple[str, ...] = ()
     always: bool = False
@@ -170,7 +172,7 @@ def _required_symbol(alternative: str) -> list[tuple[str, bool]] | None:
 
 
 def _gated(pattern: str) -> GatedPattern:
-    compiled = re.compile(pattern, re.IGNORECASE)
+    compiled = LazyPattern(pattern, re.IGNORECASE)  # compiled when a block first needs it
     words, substrings = set(), set()
     for top in _top_level(pattern):
         top = top[2:] if top.startswith("\\b") else top
@@ -204,8 +206,8 @@ class ReasonCues:
         return any(p.search(text, lowered) for p in self.anywhere)
 
 
-def _alternation(patterns: list[str]) -> re.Pattern | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+def _alternation(patterns: list[str]) -> LazyPattern | None:
+    return LazyPattern("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
 
 
 @cache
@@ -240,15 +242,17 @@ def cue_patterns() -> dict[str, re.Pattern]:
     return {reason: _alternation(patterns) for reason, patterns in merged_cues().items()}
 
 
-def _line_openers(pattern: str) -> list[tuple[str, bool]] | None:
-    """What a whole-line cue (without its ^) can start with, or None for a construct."""
+@cache
+def _line_openers(pattern: str) -> tuple[tuple[str, bool], ...] | None:
+    """What a whole-line cue (without its ^) can start with, or None for a construct (read
+    once a pattern: several tables ask)."""
     found: list[tuple[str, bool]] = []
     for alternative in _top_level(pattern):
         literals = _leading_literals(alternative)
         if literals is None:
             return None
         found.extend(literals)
-    return found
+    return tuple(found)
 
 
 @cache
@@ -275,30 +279,41 @@ def _line_entries(plain: bool) -> list[tuple[str, str]]:
     return entries
 
 
-@cache
-def _any_line_plain() -> FirstCharAlternation:
-    """The whole-line cues that start with plain text, all reasons at once: a match's named
-    group is the first reason that matches."""
-    return FirstCharAlternation(_line_entries(plain=True))
+def _tried_in_turn(pattern: str) -> list[tuple[str, str]]:
+    """A whole-line cue cut into the alternatives its match tries in turn, as (head, rest)
+    for the piece `(?:head)rest`: its top-level branches, and the branches of a leading group
+    with the rest of the pattern after each (`(home|news)$` -> `(?:home)$`, `(?:news)$`).
+    Tried in this order they find the same first match, and each can be bucketed by its own
+    first character: a line starting with "N" need not go through "home"."""
+    found = []
+    for top in _top_level(pattern):
+        if len(_alternatives(top)) == 1:
+            found.append((top, ""))
+            continue
+        cuts, end = [], None
+        for i, char, depth in _structure(top):
+            if char == ")" and depth == 0:
+                end = i
+                break
+            if char == "|" and depth == 1:
+                cuts.append(i)
+        bounds = [0, *cuts, end]
+        found.extend((top[bounds[k] + 1:bounds[k + 1]], top[end + 1:]) for k in range(len(bounds) - 1))
+    return found
 
 
 @cache
-def _any_line_always() -> FirstCharAlternation:
-    """The whole-line cues that start with a construct, all reasons at once."""
-    return FirstCharAlternation(_line_entries(plain=False))
+def _any_line(with_plain: bool) -> FirstCharAlternation:
+    """The whole-line cues that start with a construct and, `with_plain`, those that start
+    with plain text too, in REASONS order, all reasons at once: one match finds the first
+    reason whose cue matches (a match's named group is r<its rank>)."""
+    entries = _line_entries(plain=False)
+    if with_plain:  # a stable sort: each rank's patterns stay next to each other
+        entries = sorted(_line_entries(plain=True) + entries, key=lambda entry: int(entry[0][1:]))
+    return FirstCharAlternation(entries, cut=_tried_in_turn)
 
 
-def _matched_rank(match: re.Match | None) -> int:
-    """The place (in reason_cues()) of the reason a named alternation matched; a large number for none."""
-    if match is None:
-        return NO_RANK
-    for name, value in match.groupdict().items():
-        if value is not None:
-            return int(name[1:])
-    return NO_RANK
-
-
-NO_RANK = 1 << 30
+NO_RANK = 1 << 30  # the rank of no whole-line match
 
 
 @cache
@@ -339,10 +354,10 @@ def cue_index() -> CueIndex:
                     tuple((k, tuple(v)) for k, v in by_substring.items()), tuple(always))
 
 
-def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str | None:
+def cue_reason(text: str, n_words: int, tokens: Iterable[str] | None = None) -> str | None:
     """The removal reason whose cue phrase the block carries, or None.
 
-    `tokens`: the block's lower-case words, when the caller has them already.
+    `tokens`: the block's lower-case words (a list or a set), when the caller has them already.
     The first reason (in REASONS order) with a matching cue wins: the whole-line cues of all
     reasons are tried in one match each, and a floating cue only for the reasons before the
     first whole-line match.
@@ -362,8 +377,8 @@ def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str |
             candidates.update(ranks)
     first = _WORD.match(lowered)
     maybe_line = _may_open_a_line_cue(lowered, first.group(0) if first else "")
-    line_rank = min(_matched_rank(_any_line_plain().match(text)) if maybe_line else NO_RANK,
-                    _matched_rank(_any_line_always().match(text)))
+    name = _any_line(maybe_line).name(text)
+    line_rank = int(name[1:]) if name is not None else NO_RANK
     if not candidates and line_rank == NO_RANK:
         return None  # most article paragraphs stop here
     all_cues = reason_cues()
@@ -377,6 +392,17 @@ def cue_reason(text: str, n_words: int, tokens: set[str] | None = None) -> str |
         if not _skipped(reason, long_block, n_words) and pattern.search(text):
             return reason
     return all_cues[line_rank].reason if line_rank != NO_RANK else None
+
+
+def preload() -> None:
+    """Build the tables cue_reason reads on every block (see CleanStage.preload)."""
+    cue_index()
+    _reason_ranks()
+    _line_cue_openers()
+    for with_plain in (False, True):
+        _any_line(with_plain)
+    date_words()
+    section_words()
 
 
 def _skipped(reason: str, long_block: bool, n_words: int) -> bool:
@@ -430,11 +456,13 @@ class EmbeddedCues:
     by_prefix: tuple[tuple[str, re.Pattern], ...]
     prefixes: tuple[str, ...]
     labels: frozenset[re.Pattern]  # one-word ad labels ("Anzeige"), cut even when not in capitals
+    by_first: dict[str, tuple[tuple[str, re.Pattern], ...]] | None = None  # by_prefix by first character
 
     def at(self, lowered_word: str, lowered_rest: str) -> tuple[re.Pattern, ...]:
         found = self.by_word.get(lowered_word, ())
-        if lowered_rest.startswith(self.prefixes):
-            found += tuple(p for prefix, p in self.by_prefix if lowered_rest.startswith(prefix))
+        prefixed = self.by_first.get(lowered_rest[:1]) if self.by_first is not None else self.by_prefix
+        if prefixed and lowered_rest.startswith(self.prefixes):
+            found += tuple(p for prefix, p in prefixed if lowered_rest.startswith(prefix))
         return found
 
 
@@ -458,7 +486,7 @@ def embedded_cues() -> EmbeddedCues:
                 body = re.sub(r"(\\s\*:\?|\[\.!\]\?)$", "", body)
                 # ".{1,30}" (any words) would run on into the next sentence: one word here.
                 body = re.sub(r"\.\{\d*,?\d*\}|\.[*+]", r"\\S+", body)
-                piece = re.compile(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
+                piece = LazyPattern(r"(?:" + body + r")(?!\w)", re.IGNORECASE)
                 if reason == "advertisement":
                     labels.add(piece)
                 literals = _leading_literals(body)
@@ -469,8 +497,12 @@ def embedded_cues() -> EmbeddedCues:
                         by_word.setdefault(literal, []).append(piece)
                     else:
                         by_prefix.append((literal, piece))
+    by_first: dict[str, list[tuple[str, re.Pattern]]] = {}  # in by_prefix's order
+    for prefix, piece in by_prefix:
+        by_first.setdefault(prefix[:1], []).append((prefix, piece))
     return EmbeddedCues({k: tuple(v) for k, v in by_word.items()}, tuple(by_prefix),
-                        tuple(sorted({prefix for prefix, _ in by_prefix})), frozenset(labels))
+                        tuple(sorted({prefix for prefix, _ in by_prefix})), frozenset(labels),
+                        {k: tuple(v) for k, v in by_first.items()})
 
 
 @cache

@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
+from collections import Counter, _count_elements  # Counter's counting loop: C where CPython has it
 from functools import cache
 from importlib import resources
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from pipeline.deadline import paused
 from pipeline.stages.clean.cues import REASONS, date_words
@@ -62,9 +62,11 @@ def _content_words(words_of: list[str]) -> list[str]:
     return [w for w in words_of if len(w) > 3]
 
 
-def features(blocks, language: str | None, title: str = "", only: list[int] | None = None) -> list[list[float]]:
+def features(blocks, language: str | None, title: str = "", only: list[int] | None = None,
+             used: frozenset[str] | None = None) -> list[list[float]]:
     """One row of FEATURES a block (or for the blocks at `only`); `blocks` are classify's
-    blocks, decided by the rules.
+    blocks, decided by the rules. With `used` (the features a model's trees read), the
+    costlier features no tree reads are left at 0.0.
 
     A block that shares its words with the rest of the kept text and with the headline is
     about the article's subject; a teaser or a reader's aside is about something else."""
@@ -119,13 +121,13 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
     repeats = Counter(b.norm for b in blocks)
     wanted = set(range(n)) if only is None else set(only)
     # content words: of the kept blocks (the vocabulary) and of the blocks described
-    split = {i: blocks[i].norm.split() for i in wanted}
-    content = {i: _content_words(split[i] if i in split else blocks[i].norm.split())
-               for i in range(n) if keeps[i] or i in wanted}
-    kept_vocabulary: Counter = Counter()
-    for i in range(n):
-        if keeps[i]:
-            kept_vocabulary.update(set(content[i]))
+    numbers = used is None or "numbers_per_word" in used
+    date_share = used is None or "date_word_share" in used
+    split = {i: blocks[i].norm.split() for i in wanted} if date_share else {}
+    content = {i: {w for w in (split[i] if i in split else blocks[i].norm.split()) if len(w) > 3}
+               for i in range(n) if keeps[i] or i in wanted}  # as sets: only which words, not how often
+    kept_vocabulary: dict[str, int] = {}  # word -> how many kept blocks use it
+    _count_elements(kept_vocabulary, chain.from_iterable(content[i] for i in range(n) if keeps[i]))
     in_two = {w for w, c in kept_vocabulary.items() if c >= 2}  # used by another kept block than one's own
     in_one = {w for w, c in kept_vocabulary.items() if c == 1}
     title_words = set(_content_words(title.lower().split()))
@@ -160,12 +162,12 @@ def features(blocks, language: str | None, title: str = "", only: list[int] | No
             (b.terminal), (b.heading_like), (b.bullet), b.capitalised, (b.separators),
             (_REASON_IDS.get(b.cue, -1)) if b.cue else -1.0, (_CLASSES.get(b.initial_class, 0)),
             (classes[i]), (b.in_main_text), (_REASON_IDS.get(b.reason, 30)) if b.reason else -1.0,
-            (keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words,
+            (keeps[i]), text.count(",") / words, len(_NUMBER.findall(text)) / words if numbers else 0.0,
             (text.count(". ") + text.count("? ") + text.count("! ") + text.count("。")), (stripped.endswith(":")),
             (stripped.endswith(("...", "…"))), (text[:1].islower()), ("|" in text),
             ("@" in text or "©" in text), unspaced / max(1, len(text)), len(text) / words,
             (repeats[b.norm] - 1), ("<" in text and bool(_MARKUP.search(text))),
-            len([w for w in split[i] if w in dates]) / words,
+            sum(map(dates.__contains__, split[i])) / words if date_share else 0.0,
             _shared(words_of, in_two, in_one, keeps[i]), len(title_words.intersection(words_of)) / len(title_words)
             if title_words else -1.0,
             i / n, before / total_chars, kept_before / kept_total, log_n, page_kept_share,
@@ -208,11 +210,10 @@ def _runs(flags: list[bool]) -> list[int]:
     return out
 
 
-def _shared(words_of: list[str], in_two: set[str], in_one: set[str], kept: bool) -> float:
-    """The share of a block's content words that other kept blocks use too."""
-    if not words_of:
+def _shared(unique: set[str], in_two: set[str], in_one: set[str], kept: bool) -> float:
+    """The share of a block's content words (a set) that other kept blocks use too."""
+    if not unique:
         return -1.0
-    unique = set(words_of)
     shared = len(unique & in_two) + (0 if kept else len(unique & in_one))
     return shared / len(unique)
 
@@ -230,6 +231,7 @@ class Model:
             raise ValueError("the clean model was trained on other features than this code computes")
         self.trees = data["trees"]
         self.bias = data.get("bias", 0.0)
+        self.used = frozenset(self.feature_names[i] for i in _tree_features(self.trees))
         # The features as local variables: one unpacking, then plain comparisons.
         source = ["def score(x):", "    " + ", ".join(f"x{i}" for i in range(len(FEATURES))) + ", = x",
                   f"    s = {self.bias!r}"]
@@ -256,6 +258,18 @@ class Model:
                 found[name] = found.get(name, 0.0) + delta
                 node = child
         return found
+
+
+def _tree_features(trees: list[dict]) -> set[int]:
+    """The features (by index) some tree's split reads."""
+    found: set[int] = set()
+    nodes = list(trees)
+    while nodes:
+        node = nodes.pop()
+        if "leaf" not in node:
+            found.add(node["f"])
+            nodes.extend((node["l"], node["r"]))
+    return found
 
 
 def _value(node: dict) -> float:
@@ -324,7 +338,8 @@ def apply(decision, explain: bool = False) -> None:
     # Only blocks whose decision the model may change are described and scored.
     limits = [threshold(b, found) for b in blocks]
     scored = [i for i, limit in enumerate(limits) if limit <= 1.0]
-    rows = dict(zip(scored, features(blocks, decision.language, decision.title, only=scored), strict=True))
+    rows = dict(zip(scored, features(blocks, decision.language, decision.title, only=scored, used=found.used),
+                    strict=True))
     # The model overrides the rules only where it is sure (thresholds chosen by cross-validation).
     keep = [found.probability(rows[i]) >= limit if i in rows else False for i, limit in enumerate(limits)]
     if decision.title_index is not None:

@@ -4,7 +4,7 @@ the language a block's stopwords point to."""
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import _count_elements  # Counter's counting loop: C where CPython has it
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -69,26 +69,32 @@ def clean_stopwords(language: str) -> frozenset[str]:
 def stopword_index(extended: bool = False) -> dict[str, tuple[str, ...]]:
     """word -> the languages whose stopword list holds it (the shared lists; with `extended`
     clean's own lists as well)."""
-    index: dict[str, list[str]] = {}
-    for language in stopword_languages(extended):
-        for word in clean_stopwords(language):
-            index.setdefault(word, []).append(language)
-    return {w: tuple(langs) for w, langs in index.items()}
+    index: dict[str, tuple[str, ...]] = {}
+    seen: set[str] = set()  # the index's words, as a set: intersections run in C
+    for language in stopword_languages(extended):  # in order: each word's languages come sorted
+        listed = clean_stopwords(language)
+        shared = listed & seen
+        for word in shared:
+            index[word] += (language,)
+        index.update(dict.fromkeys(listed - shared, (language,)))  # most words: one language
+        seen |= listed
+    return index
 
 
-def stopword_profile(tokens: list[str], extended: bool = False) -> Counter:
+def stopword_profile(tokens: list[str], extended: bool = False) -> dict[str, int]:
     """How many of the tokens are stopwords of each language (in the order the languages
     first occur)."""
-    index = stopword_index(extended)
-    hits = [index[t] for t in tokens if t in index]
-    return Counter(chain.from_iterable(hits)) if hits else Counter()
+    profile: dict[str, int] = {}
+    # Counter's own counting loop (in C) on a plain dict, on the tokens' language tuples
+    _count_elements(profile, chain.from_iterable(filter(None, map(stopword_index(extended).get, tokens))))
+    return profile
 
 
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
     """The language with most stopword hits (the first of equals) and its lead over the next
     one (hits ratio)."""
-    if not profile:
-        return None, 0.0
+    if not profile or max(profile.values()) < MIN_PROFILE_HITS:
+        return None, 0.0  # most short blocks: no language worth guessing, found without the key
     best = max(profile, key=profile.__getitem__)
     hits = profile[best]
     if hits < MIN_PROFILE_HITS:
@@ -97,15 +103,24 @@ def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
     return best, hits / max(1, second)
 
 
+_TERMINAL_MARKS = frozenset(".!?…;。！？｡।॥؟۔။")
+_CLOSING_MARKS = "\"”»’')]」』）"
+_QUESTION_MARKS = frozenset("?¿？؟")
+
+
 def ends_sentence(text: str) -> bool:
-    if _TERMINAL.search(text):
+    # _TERMINAL read from the end: white space (str.isspace is the pattern's \s), closing
+    # marks, then the sentence mark; no scan of the whole text
+    end = text.rstrip().rstrip(_CLOSING_MARKS)
+    if end and end[-1] in _TERMINAL_MARKS:
         return True
     return (len(text) >= UNPUNCTUATED_SENTENCE_CHARS and not text.isascii() and bool(_UNPUNCTUATED.search(text))
             and len(_UNPUNCTUATED.findall(text)) >= UNPUNCTUATED_SENTENCE_CHARS)
 
 
 def is_question(text: str) -> bool:
-    return bool(_QUESTION.search(text))
+    end = text.rstrip()  # _QUESTION read from the end
+    return bool(end) and end[-1] in _QUESTION_MARKS
 
 
 def is_bullet(text: str) -> bool:
@@ -150,10 +165,28 @@ def word_count(raw: list[str], unspaced: int) -> int:
 
 
 _RAW_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_ASCII_RAW_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")  # the same on ASCII text, twice as fast
+
+
+# Text of Latin-1 and general punctuation (’ “ ” – …: most European pages) is read by the
+# same pattern over an explicit class, made from _RAW_WORD's own letters there.
+_LATIN_RANGES = ((0, 0x100), (0x2000, 0x2070))
+_OUTSIDE_LATIN = re.compile("[^" + "".join(f"{chr(a)}-{chr(b - 1)}" for a, b in _LATIN_RANGES) + "]")
+
+
+@cache
+def _latin_raw_word() -> re.Pattern:
+    letter = re.compile(r"[^\W\d_]")
+    letters = "".join(re.escape(chr(code)) for a, b in _LATIN_RANGES for code in range(a, b) if letter.match(chr(code)))
+    return re.compile(f"[{letters}]+(?:['’][{letters}]+)*")
 
 
 def raw_words(text: str) -> list[str]:
     """Word tokens with their case kept (for capitalisation signals)."""
+    if text.isascii():
+        return _ASCII_RAW_WORD.findall(text)
+    if _OUTSIDE_LATIN.search(text) is None:
+        return _latin_raw_word().findall(text)
     return _RAW_WORD.findall(text)
 
 

@@ -61,6 +61,17 @@ class CleanStage(Stage):
                          "encoding": None}
         return record
 
+    def preload(self) -> None:
+        """Build the tables every page needs (the cue index and alternations, the stopword
+        index, the block model) before the local engine forks its workers, so that they share
+        them instead of each building its own; the rest (a cue's compiled combinations, the
+        extended stoplists) comes lazily, as pages need it."""
+        from pipeline.stages.clean import cues, signals
+
+        cues.preload()
+        signals.stopword_index()
+        learned.model()
+
     def __call__(self, batch: list[Document]) -> list[CleanRecord]:
         return [self.clean(doc.doc_id, str(doc.path), read_document(doc)) for doc in batch]
 
