@@ -290,14 +290,8 @@ def _tried_in_turn(pattern: str) -> list[tuple[str, str]]:
         if len(_alternatives(top)) == 1:
             found.append((top, ""))
             continue
-        cuts, end = [], None
-        for i, char, depth in _structure(top):
-            if char == ")" and depth == 0:
-                end = i
-                break
-            if char == "|" and depth == 1:
-                cuts.append(i)
-        bounds = [0, *cuts, end]
+        bounds = _leading_group_bounds(top)
+        end = bounds[-1]
         found.extend((top[bounds[k] + 1:bounds[k + 1]], top[end + 1:]) for k in range(len(bounds) - 1))
     return found
 
@@ -429,11 +423,8 @@ def _cue_reason_in_order(text: str, n_words: int, long_block: bool, maybe_line: 
     return None
 
 
-def _alternatives(pattern: str) -> list[str]:
-    """`(a|b c)rest` -> [`a rest`, `b c rest`]: the leading group's alternatives, one pattern each,
-    since a regular expression takes the first alternative that matches, not the longest."""
-    if not pattern.startswith("(") or pattern.startswith("(?"):
-        return [pattern]
+def _leading_group_bounds(pattern: str) -> list[int | None]:
+    """[0, the places of the leading group's top-level `|`s..., the place of its `)` (None: unclosed)]."""
     cuts, end = [], None
     for i, char, depth in _structure(pattern):
         if char == ")" and depth == 0:
@@ -441,9 +432,18 @@ def _alternatives(pattern: str) -> list[str]:
             break
         if char == "|" and depth == 1:
             cuts.append(i)
+    return [0, *cuts, end]
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """`(a|b c)rest` -> [`a rest`, `b c rest`]: the leading group's alternatives, one pattern each,
+    since a regular expression takes the first alternative that matches, not the longest."""
+    if not pattern.startswith("(") or pattern.startswith("(?"):
+        return [pattern]
+    bounds = _leading_group_bounds(pattern)
+    end = bounds[-1]
     if end is None or pattern[end + 1:end + 2] in ("?", "*", "+", "{"):
         return [pattern]
-    bounds = [0, *cuts, end]
     rest = pattern[end + 1:]
     return [pattern[bounds[k] + 1:bounds[k + 1]] + rest for k in range(len(bounds) - 1)]
 
