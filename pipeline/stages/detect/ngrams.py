@@ -12,7 +12,8 @@ arrays that later processes map from disk at no cost:
   are read from the module's relocation table (each embedded file is a path and a byte
   slice), each is brotli-decompressed and parsed once, and every n-gram's natural logarithm
   of probability is stored, keyed by a 64-bit hash of the n-gram, one sorted array per
-  language. The cache is named after lingua's version and the module's size and time.
+  language and n-gram length (a long text needs trigrams and their prefixes only). The
+  cache is named after lingua's version, the module's size and time, and its own layout.
 - **Rules and scoring** follow lingua-rs 1.7.2's `compute_language_confidence_values`
   (src/detector.rs): the words (letters, lower-cased), the rules that decide by alphabet and
   by characters only some languages write, the filter by alphabet, the sum of
@@ -48,7 +49,6 @@ LINGUA_VERSION = "2.1.1"
 KINDS = {"unigrams": 1, "bigrams": 2, "trigrams": 3, "quadrigrams": 4, "fivegrams": 5}
 CACHE_FORMAT = 1  # the layout of the cached arrays: one file per language and n-gram length
 HIGH_ACCURACY_MAX = 120  # from this many letters lingua reads trigrams only
-_MASK = (1 << 64) - 1
 
 
 class ModelsUnavailable(Exception):
