@@ -753,3 +753,66 @@ def test_words_are_the_same_whichever_class_reads_them(text):
     from pipeline.stages.clean import signals
 
     assert signals.raw_words(text) == signals._RAW_WORD.findall(text)
+
+
+# -- hard-wrapped dumps (lynx, w3m): paragraphs broken at the screen's width
+
+WRAPPED_BODY = [
+    "The regional water authority said on Monday that the reservoir north of the city had fallen to its lowest "
+    "level in thirty years, after a dry winter and a spring with less than half of the usual rain.",
+    "Engineers will begin pumping from the river in June, a measure last taken during the drought of 1995, and "
+    "households are asked to cut their use by a fifth until the autumn rains return to the hills.",
+    "Farmers in the valley said that the restrictions came too late for the first harvest, and that several of "
+    "them had already sold part of their herds because the pastures had dried out since April.",
+]
+
+
+def _dump(paragraphs: list[str], width: int = 72, indent: int = 3) -> str:
+    """A page as a text browser dumps it: menu items and a list as bullets, every paragraph
+    wrapped at the width and indented."""
+    import textwrap
+
+    pad = " " * indent
+    menu = "\n".join(f"{pad}  * {item}" for item in ("Home", "News", "Weather", "Sport", "Contact us"))
+    related = "\n".join(textwrap.fill(t, width, initial_indent=pad + "  * ", subsequent_indent=pad + "    ")
+                        for t in ("Storm closes the coast road for a second night as rivers rise",
+                                  "Schools in the valley reopen after the floods of last month"))
+    body = "\n\n".join(textwrap.fill(p, width, initial_indent=pad, subsequent_indent=pad) for p in paragraphs)
+    return (f"{menu}\n\n{pad}Reservoir falls to its lowest level in thirty years\n\n{body}\n\n"
+            f"{pad}Related stories\n\n{related}\n")
+
+
+def test_a_hard_wrapped_dump_keeps_whole_paragraphs(tmp_path):
+    page = _dump(WRAPPED_BODY)
+    assert max(len(line) for line in page.split("\n")) <= 72
+    record = clean_text(page, tmp_path)
+    assert record.status == "ok"
+    assert record.title == "Reservoir falls to its lowest level in thirty years"
+    assert record.text.split("\n\n") == WRAPPED_BODY  # one paragraph each, joined with single spaces
+    assert "Storm closes" not in record.text and "Contact us" not in record.text
+
+
+def test_unwrap_joins_only_what_the_width_broke():
+    from pipeline.stages.clean.blocks import unwrap
+
+    lines = _dump(WRAPPED_BODY).split("\n")
+    joined = [line.strip() for line in unwrap(lines) if line.strip()]
+    assert WRAPPED_BODY[0] in joined and WRAPPED_BODY[2] in joined
+    # list items stay apart, and an item wrapped over two lines is one again
+    assert "* Home" in joined and "* News" in joined
+    assert "* Storm closes the coast road for a second night as rivers rise" in joined or \
+        "* Storm closes the coast road for a second night as rivers rise" in " ".join(joined)
+    # a page of one paragraph a line is left as it is
+    flat_page = ["Home", "News", "", *WRAPPED_BODY, "", "Related stories"]
+    assert unwrap(flat_page) == flat_page
+
+
+def test_unwrap_joins_unspaced_scripts_without_a_space():
+    from pipeline.stages.clean.blocks import unwrap
+
+    sentence = "東京都は月曜日、市内の貯水池の水位が三十年ぶりの低さになったと発表した。"
+    paragraph = sentence * 6
+    wrapped = [paragraph[i:i + 38] for i in range(0, len(paragraph), 38)]  # 76 columns a line
+    lines = ["ホーム", "ニュース", "", *wrapped, "", "関連記事"] + [f"記事 {i}" for i in range(8)]
+    joined = [line for line in unwrap(lines) if line.strip()]
+    assert paragraph in joined

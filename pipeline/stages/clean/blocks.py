@@ -1,5 +1,6 @@
 """Splitting a page into the blocks the classifier judges: one block a line, and sentences
-(cut again at widget headings) for lines too long to be one paragraph."""
+(cut again at widget headings) for lines too long to be one paragraph. A page wrapped at a
+fixed width (lynx, w3m and links dumps, mail, wire copy) has its paragraphs joined first."""
 
 from __future__ import annotations
 
@@ -22,6 +23,20 @@ _TRAIL = re.compile(r"^(?P<trail>.*?(?:\S+\s[›»|]\s){2,}\S+)\s(?P<rest>[^›�
 # A regular expression rather than pysbd (pipeline.text.split_sentences): the blocks only
 # need to be cut where furniture may start, and pysbd takes ~12 ms on a 5 KB line.
 _ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?…\"”»’)])\s+(?=[\"“«(¿¡]?[^\W_a-z])")
+
+# Hard-wrapped pages: a text browser's dump breaks every paragraph at the screen's width.
+WRAP_MIN, WRAP_MAX = 40, 200  # the widths a dump is wrapped at (columns)
+WRAP_BAND = 10  # a wrapped line ends within this many columns of the width...
+WRAP_SHARE = 0.1  # ...and at least this share of the page's lines (5 at least) do
+WRAP_OVER = 0.03  # lines may pass the width (a long URL cannot be broken), this share at most
+# Characters a terminal draws two columns wide (CJK, Hangul, full-width forms).
+_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+                   r"\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+# Letters and punctuation of scripts written without spaces: a line break between two of them
+# joins with none.
+_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# A line that opens a list item or a heading of its own: never the rest of the line before.
+_ITEM_START = re.compile(r"\s*(?:[*+•·▪‣◦>#|-]|\d{1,3}[.)]|\(\w{1,3}\)|\[\w{0,12}\])(?:\s|$)")
 
 
 def normalise_space(line: str) -> str:
@@ -112,6 +127,58 @@ def _cut_at_cues(sentence: str) -> Iterator[str]:
         yield rest
 
 
+def _columns(line: str) -> int:
+    return len(line) if line.isascii() else len(line) + len(_WIDE.findall(line))
+
+
+def wrap_width(lines: list[str]) -> int | None:
+    """The width a page is hard-wrapped at, or None: the longest line but a few (URLs pass
+    the width), where a good share of the page's lines end close to it."""
+    widths = sorted(_columns(line.rstrip()) for line in lines if line.strip())
+    n = len(widths)
+    over = max(2, int(WRAP_OVER * n))
+    if n <= over + 5:
+        return None
+    width = widths[n - 1 - over]
+    if not WRAP_MIN <= width <= WRAP_MAX:
+        return None
+    near = sum(1 for w in widths if width - WRAP_BAND <= w <= width)
+    return width if near >= max(5, WRAP_SHARE * n) else None
+
+
+def unwrap(lines: list[str]) -> list[str]:
+    """A hard-wrapped page's paragraphs, each joined back into one line.
+
+    A line break is the wrap's (not the author's) when the next line's first word would not
+    have fitted on the line before it, the next line does not open an item of its own (a
+    bullet, a number, a heading mark) and is indented as the line before it continues."""
+    width = wrap_width(lines)
+    if width is None:
+        return lines
+    out: list[str] = []
+    previous_columns = -1  # the last physical line's width; -1 after a blank line
+    continuation_indent = 0
+    for raw in lines:
+        line = raw.rstrip()
+        stripped = line.lstrip()
+        if not stripped:
+            out.append("")
+            previous_columns = -1
+            continue
+        indent = len(line) - len(stripped)
+        columns = _columns(line)
+        if (previous_columns >= 0 and indent == continuation_indent and not _ITEM_START.match(stripped)
+                and previous_columns + 1 + _columns(stripped.split(None, 1)[0]) > width):
+            joiner = "" if _UNSPACED.match(out[-1][-1]) and _UNSPACED.match(stripped[0]) else " "
+            out[-1] += joiner + stripped
+        else:
+            out.append(line)
+            item = _ITEM_START.match(stripped)
+            continuation_indent = indent + (len(item.group(0)) if item else 0)
+        previous_columns = columns
+    return out
+
+
 def split_blocks(text: str) -> list[str]:
     """One block a non-empty line; lines that hold a whole page are split into sentences."""
     return page_blocks(text)[0]
@@ -121,7 +188,7 @@ def page_blocks(text: str) -> tuple[list[str], bool]:
     """The blocks of a page, and whether most of them are sentences cut from long lines."""
     blocks: list[str] = []
     from_long_lines = 0
-    lines = text.split("\n")
+    lines = unwrap(text.split("\n"))
     # A page of one or two lines is a page that lost its line breaks, however short.
     limit = SHORT_PAGE_LINE_CHARS if sum(1 for raw in lines[:3] if raw.strip()) <= 2 else LONG_LINE_CHARS
     for raw in lines:

@@ -1,0 +1,80 @@
+"""The corpus's pages as other tools dump them: text browsers (w3m, lynx) beside inscriptis.
+
+bench/clean_corpus.py makes each page's text dump with inscriptis, which keeps a page's
+layout one paragraph a line. People make text dumps with other tools too, and each has its
+own layout: `w3m -dump` and `lynx -dump` wrap every paragraph at the screen's width, indent,
+mark buttons, form fields and images, and number or bullet list items their own way. A clean
+stage tuned on one tool's dumps should not fall apart on another's, so this script renders the
+same HTML pages with each tool (same gold, same split) for evaluation and for training:
+
+    apt-get install w3m lynx        # Debian packages; only this benchmark needs them
+    python bench/clean_dumps.py [--corpus ~/.cache/newsum/clean-corpus] [--out ~/.cache/newsum/clean-dumps]
+    python bench/clean_eval.py --data ~/.cache/newsum/clean-dumps/w3m/test/text
+    python bench/train_clean_model.py --dumps ~/.cache/newsum/clean-dumps   # train on all layouts
+
+Written as OUT/<tool>/<split>/text/NAME.{txt,gold.json} (the corpus's gold files copied), in
+the same git-ignored cache as the corpus (the pages' licences are the corpus's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = Path.home() / ".cache" / "newsum" / "clean-corpus"
+DEFAULT_OUT = Path.home() / ".cache" / "newsum" / "clean-dumps"
+WIDTH = 80  # the terminal width both browsers wrap at by default
+
+TOOLS = {
+    "w3m": ["w3m", "-dump", "-T", "text/html", "-I", "utf-8", "-O", "utf-8", "-cols", str(WIDTH)],
+    "lynx": ["lynx", "-dump", "-nolist", f"-width={WIDTH}", "-assume_charset=utf-8",
+             "-display_charset=utf-8", "-force_html", "-stdin"],
+}
+# The cached pages are UTF-8 text; a <meta> that still names the page's first charset would
+# make a browser decode them wrongly.
+_META_CHARSET = re.compile(r"<meta[^>]+charset[^>]*>", re.I)
+
+
+def render(tool: str, html: str) -> str:
+    page = _META_CHARSET.sub("", html)
+    page = '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n' + page
+    done = subprocess.run(TOOLS[tool], input=page.encode("utf-8"), capture_output=True, timeout=60, check=True)
+    return done.stdout.decode("utf-8", "replace")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    args = parser.parse_args()
+    tools = args.tools.split(",")
+    missing = [t for t in tools if shutil.which(TOOLS[t][0]) is None]
+    if missing:
+        sys.exit(f"not installed: {', '.join(missing)} (apt-get install {' '.join(missing)})")
+    for split in ("dev", "test"):
+        source = args.corpus / split / "html"
+        golds = sorted(source.glob("*.gold.json"))
+        for tool in tools:
+            folder = args.out / tool / split / "text"
+            folder.mkdir(parents=True, exist_ok=True)
+            failed = 0
+            for gold in golds:
+                name = gold.name[: -len(".gold.json")]
+                try:
+                    text = render(tool, (source / f"{name}.html").read_text(encoding="utf-8"))
+                except (subprocess.SubprocessError, OSError):
+                    failed += 1
+                    continue
+                (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+                shutil.copy(gold, folder / gold.name)
+            print(f"{tool} {split}: {len(golds) - failed} pages in {folder}" + (f" ({failed} failed)" if failed else ""))
+
+
+if __name__ == "__main__":
+    main()
