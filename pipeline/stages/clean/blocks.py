@@ -27,7 +27,7 @@ _ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?…\"”»’)])\s+(?=[\"“«(¿¡]?
 # Hard-wrapped pages: a text browser's dump breaks every paragraph at the screen's width.
 WRAP_MIN, WRAP_MAX = 40, 200  # the widths a dump is wrapped at (columns)
 WRAP_BAND = 10  # a wrapped line ends within this many columns of the width...
-WRAP_SHARE = 0.1  # ...and at least this share of the page's lines (5 at least) do
+WRAP_SHARE = 0.3  # ...and this share of the lines over half the width (5 at least) do
 WRAP_OVER = 0.03  # lines may pass the width (a long URL cannot be broken), this share at most
 # Characters a terminal draws two columns wide (CJK, Hangul, full-width forms).
 _WIDE = re.compile(r"[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
@@ -133,7 +133,7 @@ def _columns(line: str) -> int:
 
 def wrap_width(lines: list[str]) -> int | None:
     """The width a page is hard-wrapped at, or None: the longest line but a few (URLs pass
-    the width), where a good share of the page's lines end close to it."""
+    the width), where a good share of the page's long lines end close to it."""
     widths = sorted(_columns(line.rstrip()) for line in lines if line.strip())
     n = len(widths)
     over = max(2, int(WRAP_OVER * n))
@@ -143,7 +143,8 @@ def wrap_width(lines: list[str]) -> int | None:
     if not WRAP_MIN <= width <= WRAP_MAX:
         return None
     near = sum(1 for w in widths if width - WRAP_BAND <= w <= width)
-    return width if near >= max(5, WRAP_SHARE * n) else None
+    # (a menu of short lines, however long, says nothing about the width)
+    return width if near >= max(5, WRAP_SHARE * sum(1 for w in widths if w > width / 2)) else None
 
 
 def unwrap(lines: list[str]) -> list[str]:
