@@ -813,6 +813,9 @@ def test_unwrap_joins_unspaced_scripts_without_a_space():
     sentence = "東京都は月曜日、市内の貯水池の水位が三十年ぶりの低さになったと発表した。"
     paragraph = sentence * 6
     wrapped = [paragraph[i:i + 38] for i in range(0, len(paragraph), 38)]  # 76 columns a line
+    wrapped[0] = "\u3000" + wrapped[0]  # a paragraph's first line indented by a wide space
     lines = ["ホーム", "ニュース", "", *wrapped, "", "関連記事"] + [f"記事 {i}" for i in range(8)]
-    joined = [line for line in unwrap(lines) if line.strip()]
+    lines += ["", "短い行。", paragraph[:38]]  # a short line, then a full one: the author's break
+    joined = [line.strip() for line in unwrap(lines) if line.strip()]
     assert paragraph in joined
+    assert "短い行。" in joined and paragraph[:38] in joined

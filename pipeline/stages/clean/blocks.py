@@ -134,7 +134,10 @@ def _columns(line: str) -> int:
 def wrap_width(lines: list[str]) -> int | None:
     """The width a page is hard-wrapped at, or None: the longest line but a few (URLs pass
     the width), where a good share of the page's long lines end close to it."""
-    widths = sorted(_columns(line.rstrip()) for line in lines if line.strip())
+    # (a run of Latin letters with no space in it, a URL or a token, cannot be broken: it says
+    # nothing about the width, however long)
+    widths = sorted(_columns(line.rstrip()) for line in lines
+                    if (stripped := line.strip()) and (" " in stripped or not stripped.isascii()))
     n = len(widths)
     over = max(2, int(WRAP_OVER * n))
     if n <= over + 5:
@@ -152,13 +155,14 @@ def unwrap(lines: list[str]) -> list[str]:
 
     A line break is the wrap's (not the author's) when the next line's first word would not
     have fitted on the line before it, the next line does not open an item of its own (a
-    bullet, a number, a heading mark) and is indented as the line before it continues."""
+    bullet, a number, a heading mark) and is indented as the line before it continues (or
+    less, under a paragraph's indented first line)."""
     width = wrap_width(lines)
     if width is None:
         return lines
     out: list[str] = []
     previous_columns = -1  # the last physical line's width; -1 after a blank line
-    continuation_indent = 0
+    continuation_indent = first_line_indent = 0
     for raw in lines:
         line = raw.rstrip()
         stripped = line.lstrip()
@@ -168,14 +172,18 @@ def unwrap(lines: list[str]) -> list[str]:
             continue
         indent = len(line) - len(stripped)
         columns = _columns(line)
-        if (previous_columns >= 0 and indent == continuation_indent and not _ITEM_START.match(stripped)
-                and previous_columns + 1 + _columns(stripped.split(None, 1)[0]) > width):
+        # (a script without spaces breaks anywhere: its first "word" is its first character)
+        first = stripped[0] if _UNSPACED.match(stripped) else stripped.split(None, 1)[0]
+        if (previous_columns >= 0 and (indent == continuation_indent or indent < first_line_indent)
+                and not _ITEM_START.match(stripped) and previous_columns + 1 + _columns(first) > width):
             joiner = "" if _UNSPACED.match(out[-1][-1]) and _UNSPACED.match(stripped[0]) else " "
             out[-1] += joiner + stripped
         else:
             out.append(line)
             item = _ITEM_START.match(stripped)
             continuation_indent = indent + (len(item.group(0)) if item else 0)
+            # a paragraph's first line may be indented further than the lines it wraps onto
+            first_line_indent = -1 if item else indent
         previous_columns = columns
     return out
 
