@@ -1,9 +1,12 @@
-"""The corpus's pages as other tools dump them: text browsers (w3m, lynx) beside inscriptis.
+"""The corpus's pages as other tools dump them: text browsers (w3m, lynx) and a browser's copy
+of the whole page, beside inscriptis.
 
 bench/clean_corpus.py makes each page's text dump with inscriptis, which keeps a page's
 layout one paragraph a line. People make text dumps with other tools too, and each has its
 own layout: `w3m -dump` and `lynx -dump` wrap every paragraph at the screen's width, indent,
-mark buttons, form fields and images, and number or bullet list items their own way. A clean
+mark buttons, form fields and images, and number or bullet list items their own way; a
+browser's copy (`browser`, an approximation of innerText written here with lxml) has no
+bullets, glues inline links to their neighbours and leaves out what the page hides. A clean
 stage tuned on one tool's dumps should not fall apart on another's, so this script renders the
 same HTML pages with each tool (same gold, same split) for evaluation and for training:
 
@@ -34,13 +37,67 @@ TOOLS = {
     "w3m": ["w3m", "-dump", "-T", "text/html", "-I", "utf-8", "-O", "utf-8", "-cols", str(WIDTH)],
     "lynx": ["lynx", "-dump", "-nolist", f"-width={WIDTH}", "-assume_charset=utf-8",
              "-display_charset=utf-8", "-force_html", "-stdin"],
+    "browser": None,  # browser_copy below, no program
 }
 # The cached pages are UTF-8 text; a <meta> that still names the page's first charset would
 # make a browser decode them wrongly.
 _META_CHARSET = re.compile(r"<meta[^>]+charset[^>]*>", re.I)
 
 
+_BLOCK_TAGS = frozenset("address article aside blockquote dd details dialog div dl dt fieldset figcaption figure "
+                        "footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main nav ol p pre section summary table "
+                        "tbody thead tfoot tr ul caption legend option select label".split())
+_PARAGRAPH_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre figure table ul ol hr".split())
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def browser_copy(html: str) -> str:
+    """The text a browser copies when a reader selects the whole page (an approximation of
+    innerText without CSS): white space collapsed, each block element on a line of its own, a
+    blank line around paragraphs and headings, table cells apart by a tab, inline links glued to
+    their neighbours as they are displayed, and what the page hides left out."""
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ValueError, TypeError):
+        return ""
+    for element in tree.xpath("//script|//style|//noscript|//template|//head|//svg|//iframe|//input|//button"
+                              "|//*[@hidden]|//*[@aria-hidden='true']|//*[@style]"):
+        if element.tag in ("input", "button") or element.get("hidden") is not None \
+                or element.get("aria-hidden") == "true" or not isinstance(element.tag, str) \
+                or element.tag in ("script", "style", "noscript", "template", "head", "svg", "iframe") \
+                or _HIDDEN_STYLE.search(element.get("style") or ""):
+            if element.getparent() is not None:
+                element.drop_tree()
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag == "br":
+            parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            parts.append("\n\n" if tag in _PARAGRAPH_TAGS else "\n")
+        elif tag in ("td", "th"):
+            parts.append("\t")
+        if tag and node.text:
+            parts.append(re.sub(r"\s+", " ", node.text))
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(re.sub(r"\s+", " ", child.tail))
+        if tag in _BLOCK_TAGS:
+            parts.append("\n\n" if tag in _PARAGRAPH_TAGS else "\n")
+
+    walk(tree)
+    lines = [line.strip(" ") for line in "".join(parts).split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
 def render(tool: str, html: str) -> str:
+    if tool == "browser":
+        return browser_copy(html)
     page = _META_CHARSET.sub("", html)
     page = '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n' + page
     done = subprocess.run(TOOLS[tool], input=page.encode("utf-8"), capture_output=True, timeout=60, check=True)
@@ -54,7 +111,7 @@ def main() -> None:
     parser.add_argument("--tools", default=",".join(TOOLS))
     args = parser.parse_args()
     tools = args.tools.split(",")
-    missing = [t for t in tools if shutil.which(TOOLS[t][0]) is None]
+    missing = [t for t in tools if TOOLS[t] and shutil.which(TOOLS[t][0]) is None]
     if missing:
         sys.exit(f"not installed: {', '.join(missing)} (apt-get install {' '.join(missing)})")
     for split in ("dev", "test"):
