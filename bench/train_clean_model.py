@@ -35,6 +35,7 @@ from pipeline.text import join_paragraphs  # noqa: E402
 
 OUT = ROOT / "pipeline" / "resources" / "clean" / learned.MODEL_FILE
 TRIGRAM_SHARE = 0.5
+TEACHER_WEIGHT = 1.0  # set by --teacher-weight
 PARAMS = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 8, "min_data_in_leaf": 20,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
           "seed": 13, "deterministic": True, "num_threads": 1, "verbose": -1}
@@ -77,16 +78,18 @@ def labels_for(texts: list[str], paragraphs: list[str]) -> list[int]:
     return found
 
 
-def page_rows(corpus: Path, split: str) -> list[dict]:
+def page_rows(corpus: Path, split: str, layout: str = "inscriptis") -> list[dict]:
     out = []
     for page, gold in pages([corpus / split / "text"]):
+        if not gold.get("paragraphs"):
+            continue
         source = read_document(Document(page.stem, page, "text"))
         texts, sentences = page_blocks(source.text)
         decision = classify(texts, sentences=sentences)
         rows = learned.features(decision.blocks, decision.language, decision.title)
         out.append({"name": page.stem, "site": gold.get("site", page.stem), "language": gold["language"],
                     "gold": "\n".join(gold["paragraphs"]), "texts": [b.text for b in decision.blocks],
-                    "title_index": decision.title_index, "rows": rows,
+                    "title_index": decision.title_index, "rows": rows, "labelled_by": gold.get("labels", "gold"), "layout": layout,
                     "labels": labels_for([b.text for b in decision.blocks], gold["paragraphs"]),
                     "weights": [max(1, len(ordered_tokens(b.text))) for b in decision.blocks],
                     "rules_keep": [b.reason is None for b in decision.blocks],
@@ -121,6 +124,10 @@ def page_rows_html(corpus: Path, split: str) -> list[dict]:
     return out
 
 
+def page_weight(page: dict) -> float:
+    return 1.0 if page.get("labelled_by", "gold") == "gold" else TEACHER_WEIGHT
+
+
 def page_f1(page: dict, keep: list[bool]) -> tuple[float, float, float]:
     kept = [t for i, (t, k) in enumerate(zip(page["texts"], keep, strict=True)) if k and i != page["title_index"]]
     return prf(join_paragraphs(kept), page["gold"])
@@ -133,8 +140,9 @@ def fit(train: list[dict], rounds: int):
     x = np.array([r for p in train for r in p["rows"]], dtype=np.float64)
     y = np.array([label for p in train for label in p["labels"]])
     # Each page weighs the same, and a block by its share of the page's words: the score is
-    # per-page token F1, so a long paragraph matters more than a menu entry.
-    w = np.array([wt / sum(p["weights"]) for p in train for wt in p["weights"]]) * 100
+    # per-page token F1, so a long paragraph matters more than a menu entry. A page labelled by
+    # a teacher (an extractor's output, not hand-checked gold) weighs TEACHER_WEIGHT of a page.
+    w = np.array([wt / sum(p["weights"]) * page_weight(p) for p in train for wt in p["weights"]]) * 100
     data = lgb.Dataset(x, label=y, weight=w, feature_name=list(learned.FEATURES), free_raw_data=False)
     return lgb.train(PARAMS, data, num_boost_round=rounds)
 
@@ -157,12 +165,15 @@ def combine(page: dict, prob, remove_below: float, restore_above: float, restore
 
 
 def cross_validate(dev: list[dict], rounds_grid: list[int], thresholds: list[tuple[float, float, float]],
-                   k: int = 5) -> dict:
+                   k: int = 5, extra: list[dict] = ()) -> dict:
+    """Site-grouped k-fold over the gold-labelled dev pages; `extra` pages (teacher-labelled)
+    join every fold's training set, except those of a site held out in that fold, and are
+    never scored."""
     import numpy as np
 
     scores: dict[tuple, list] = {}
     for held in folds([p["site"] for p in dev], k):
-        train = [p for p in dev if p["site"] not in held]
+        train = [p for p in (*dev, *extra) if p["site"] not in held]
         test = [p for p in dev if p["site"] in held]
         booster = fit(train, max(rounds_grid))
         for rounds in rounds_grid:
@@ -170,11 +181,18 @@ def cross_validate(dev: list[dict], rounds_grid: list[int], thresholds: list[tup
                 prob = booster.predict(np.array(page["rows"]), num_iteration=rounds)
                 for t in thresholds:
                     keep = combine(page, prob, *t)
-                    scores.setdefault((rounds, t), []).append(page_f1(page, keep))
-    return {key: tuple(sum(v[i] for v in vals) / len(vals) for i in range(3)) for key, vals in scores.items()}
+                    scores.setdefault((rounds, t), {}).setdefault(page.get("layout", "inscriptis"), []).append(
+                        page_f1(page, keep))
+    # each layout's mean, then their mean: every layout weighs the same
+    return {key: {layout: tuple(sum(v[i] for v in vals) / len(vals) for i in range(3))
+                  for layout, vals in by_layout.items()} for key, by_layout in scores.items()}
 
 
-def export(booster, threshold: tuple[float, float, float]) -> dict:
+def mean_over_layouts(by_layout: dict) -> tuple[float, float, float]:
+    return tuple(sum(v[i] for v in by_layout.values()) / len(by_layout) for i in range(3))
+
+
+def export(booster, threshold: tuple[float, float, float], trained_on: str = "") -> dict:
     dumped = booster.dump_model()
 
     def convert(node: dict) -> dict:
@@ -188,7 +206,7 @@ def export(booster, threshold: tuple[float, float, float]) -> dict:
     return {"version": learned.MODEL_VERSION, "remove_below": threshold[0], "restore_above": threshold[1],
             "restore_rule_above": threshold[2],
             "features": list(learned.FEATURES),
-            "trained_on": "bench/clean_corpus.py dev split (text dumps), bench/train_clean_model.py",
+            "trained_on": trained_on or "bench/clean_corpus.py dev split (text dumps), bench/train_clean_model.py",
             "params": {k: v for k, v in PARAMS.items() if k not in ("num_threads", "verbose")},
             "trees": [convert(t["tree_structure"]) for t in dumped["tree_info"]]}
 
@@ -217,11 +235,26 @@ def main() -> None:
     # subheadings, and restoring cue removals broke hand-checked pages (model version 1)
     parser.add_argument("--remove-grid", default="0.2,0.25,0.3", help="remove_below values tried")
     parser.add_argument("--restore-rule-grid", default="1.01", help="restore_rule_above values tried")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="a corpus of teacher-labelled pages (its dev/text split joins training; repeatable)")
+    parser.add_argument("--dumps", type=Path, default=None,
+                        help="the same dev pages dumped by other tools (bench/clean_dumps.py's output): "
+                             "trained on, and scored per layout")
+    parser.add_argument("--layouts", default="w3m,lynx", help="which tools' dumps --dumps adds")
+    parser.add_argument("--teacher-weight", type=float, default=TEACHER_WEIGHT,
+                        help="weight of a teacher-labelled page against a gold-labelled one")
     args = parser.parse_args()
     PARAMS["num_leaves"] = args.leaves
+    globals()["TEACHER_WEIGHT"] = args.teacher_weight
     if args.html and not args.cv_only:
         sys.exit("--html only measures (--cv-only): on the project's own pages it brings furniture back")
     dev = page_rows_html(args.corpus, "dev") if args.html else page_rows(args.corpus, "dev")
+    for tool in args.layouts.split(",") if args.dumps and args.layouts else ():
+        dev += page_rows(args.dumps / tool, "dev", layout=tool)
+    extra = [p for corpus in args.extra for p in page_rows(corpus, "dev")]
+    if extra:
+        print(f"teacher-labelled: {len(extra)} pages, {len({p['site'] for p in extra})} sites, "
+              f"weight {TEACHER_WEIGHT}", dict(Counter(p["language"] for p in extra)))
     print(f"dev: {len(dev)} pages, {sum(len(p['rows']) for p in dev)} blocks, "
           f"{sum(sum(p['labels']) for p in dev)} labelled article, {len({p['site'] for p in dev})} sites")
     rules = [page_f1(p, p["rules_keep"]) for p in dev]
@@ -233,18 +266,26 @@ def main() -> None:
     thresholds = [(lo, hi, rule) for lo in (float(x) for x in args.remove_grid.split(","))
                   for hi in (0.5, 0.7, 0.9) for rule in (float(x) for x in args.restore_rule_grid.split(","))
                   if hi >= lo]
-    cv = cross_validate(dev, grid, thresholds)
-    for (rounds, t), (p, r, f) in sorted(cv.items()):
+    cv = cross_validate(dev, grid, thresholds, extra=extra)
+    for (rounds, t), by_layout in sorted(cv.items()):
+        p, r, f = mean_over_layouts(by_layout)
+        per = "  ".join(f"{layout} {v[2]:.3f}" for layout, v in sorted(by_layout.items())) if len(by_layout) > 1 else ""
         print(f"cv rounds={rounds:<4} remove below {t[0]:.2f} restore above {t[1]:.2f} / {t[2]:.2f}  "
-              f"F1 {f:.3f}  P {p:.3f}  R {r:.3f}")
+              f"F1 {f:.3f}  P {p:.3f}  R {r:.3f}  {per}")
     # ties in F1 go to the more precise setting (the rules already recall more than they keep right)
-    (rounds, threshold), best = max(cv.items(), key=lambda kv: (round(kv[1][2], 3), round(kv[1][0], 3), -kv[0][0]))
+    (rounds, threshold), best = max(((key, mean_over_layouts(v)) for key, v in cv.items()),
+                                    key=lambda kv: (round(kv[1][2], 3), round(kv[1][0], 3), -kv[0][0]))
     print(f"chosen: rounds={rounds} thresholds={threshold} (cv F1 {best[2]:.3f} P {best[0]:.3f} R {best[1]:.3f})")
     print("languages in dev:", dict(Counter(p["language"] for p in dev)))
     if args.cv_only:
         return
-    booster = fit(dev, rounds)
-    model = export(booster, threshold)
+    booster = fit([*dev, *extra], rounds)
+    trained_on = "bench/clean_corpus.py dev split (text dumps)"
+    if args.dumps and args.layouts:
+        trained_on += f", its pages as {args.layouts} dump them (bench/clean_dumps.py)"
+    if extra:
+        trained_on += f", {len(extra)} teacher-labelled dev pages ({', '.join(str(c.name) for c in args.extra)})"
+    model = export(booster, threshold, trained_on + "; bench/train_clean_model.py")
     check(model, booster, dev)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
