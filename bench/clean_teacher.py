@@ -33,13 +33,14 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clean_corpus import (  # noqa: E402
-    DEFAULT_OUT as GOLD_CORPUS,
-)
-from clean_corpus import (
+    _CANONICAL,
+    _OG_URL,
+    _SUFFIXES,
     MIN_GOLD_FOUND,
     MIN_GOLD_TOKENS,
     decode,
@@ -53,6 +54,9 @@ from clean_corpus import (
     split_of,
     token_count,
     tokens,
+)
+from clean_corpus import (
+    DEFAULT_OUT as GOLD_CORPUS,
 )
 
 DEFAULT_OUT = GOLD_CORPUS.parent / "clean-corpus-teacher"
@@ -74,16 +78,45 @@ AGREEMENT_MIN = 0.8
 START_FOUND = 0.5  # share of the expected first words found in the teacher's text
 NEAR_COPY = 0.8  # token F1 between two pages' article texts that makes them one article
 
-# Where each page set comes from: repository, the commit read, the licence of the repository.
+# Where each page set comes from: repository, the commit read (the snapshot's newest; every
+# branch's history is read), the licence of the repository, which files are pages (a pattern on
+# their path), and which files are the tests that state how an article starts. The pages are the
+# publishers' and stay in the cache whatever the repository's licence.
 SOURCES = {
-    # Mercury's fixtures: saved pages of about 200 sites (news, blogs, ~40 Japanese sites, a few
-    # French, German, Portuguese, Chinese, Korean ones). The repository is MIT or Apache-2.0;
-    # the pages are the publishers' and stay in the cache. Every fixture ever committed is read
-    # (many were renamed or removed over the years), one copy of each distinct file.
+    # Mercury's fixtures: saved pages of about 190 sites (news, blogs, ~40 Japanese sites, a few
+    # French, German, Portuguese, Chinese, Korean ones). Every fixture ever committed is read
+    # (many were renamed or removed over the years), the newest version of each.
     "mercury": {"repo": "postlight/parser", "commit": "e8ba7ece291efa4d915d50dd4deeec17d54359f2",
-                "licence": "MIT OR Apache-2.0 (LICENSE-MIT, LICENSE-APACHE; pages: cache only)",
-                "path": "fixtures"},
+                "licence": "MIT OR Apache-2.0 (LICENSE-MIT, LICENSE-APACHE)",
+                "pages": r"^fixtures/.*\.html?$", "tests": r"^src/extractors/custom/.*\.test\.js$",
+                "reader": "mercury"},
+    # GeneralNewsExtractor's test pages: Chinese news and portal articles (163, sina, toutiao,
+    # thepaper, ifeng, people, xinhuanet...), one folder a site, saved from a browser. No gold.
+    "gne": {"repo": "GeneralNewsExtractor/GeneralNewsExtractor", "commit": "3d5a67c65f4d6c8e13c3047754a4c18fc0b0754a",
+            "licence": "MIT", "pages": r"^tests?/[^/]+/[^/]+\.html?$", "site_from": "folder", "reader": "none"},
+    # twnews' samples: Taiwanese news sites (appledaily, cna, ettoday, ltn, setn, udn...), some
+    # compressed. Its tests check titles and dates only.
+    "twnews": {"repo": "virus-warnning/twnews", "commit": "4c7ef436018480d07b5f3f5f474f3843af46eb99",
+               "licence": "MIT", "pages": r"^(twnews/)?samples/[^/]+\.html?(\.gz|\.xz)?$", "reader": "none"},
+    # snacktory and its forks: saved news pages (mostly English; German, Russian, Japanese ones),
+    # with JUnit tests that assert how the article text starts. The forks carry the original's
+    # history, so a page already read from an earlier source is not read again.
+    "snacktory": {"repo": "karussell/snacktory", "commit": "c05c5ec338922b3f9a40cd35597ba8094f9162b0",
+                  "licence": "Apache-2.0 (README)", "pages": r"^(src/test/|test_data/).*\.html?$",
+                  "tests": r"^src/test/java/.*\.java$", "reader": "junit"},
+    "snacktory-smallrivers": {"repo": "smallrivers/snacktory", "commit": "6a87f3f19d13843166dd689760cbdc2ff3af34f6",
+                              "licence": "Apache-2.0 (README)", "pages": r"^(src/test/|test_data/).*\.html?$",
+                              "tests": r"^src/test/java/.*\.java$", "reader": "junit"},
+    # GoOse (Go port of Goose): saved pages of ~45 sites, some in Japanese, Korean, Russian,
+    # Vietnamese, Finnish, Portuguese and in legacy charsets. The snapshot has no older history.
+    "goose-go": {"repo": "advancedlogic/GoOse", "commit": "717927370fc8f68b5f590aa46b8b156756cfebb3",
+                 "licence": "Apache-2.0 (LICENSE)", "pages": r"^sites/[^/]+\.html?$", "reader": "none"},
+    "crux": {"repo": "chimbori/crux", "commit": "5cce099c7c9a2c047261f5bc5b24198e70bdbfbf",
+             "licence": "Apache-2.0 (LICENSE.txt)", "pages": r"^(src/test/|test_data/).*\.html?$",
+             "tests": r"^src/test/.*\.(java|kt)$", "reader": "junit"},
 }
+# Pages of a source shorter than this are hand-made parser tests, not saved pages.
+MIN_PAGE_BYTES = 5_000
 
 
 @dataclass
@@ -162,14 +195,23 @@ def _js_string(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", " ".join(text.split()))
 
 
-def raw_log(mirror: Path, under: str) -> list[tuple[str, str]]:
-    """(blob, path) of every file version added or changed under `under` on any branch, newest first."""
-    log = git(mirror, "log", "--all", "--format=", "--raw", "--no-abbrev", "--diff-filter=AMR", "--", under).decode()
+def raw_log(mirror: Path, pattern: str, commit: str = "HEAD") -> list[tuple[str, str]]:
+    """(blob, path) of every version of a file whose path matches `pattern`, added or changed on
+    any branch, newest first (only `commit`'s files where the snapshot lacks older history)."""
+    wanted = re.compile(pattern)
+    try:
+        log = git(mirror, "log", "--all", "--format=", "--raw", "--no-abbrev", "--diff-filter=AMR").decode()
+    except subprocess.CalledProcessError:
+        tree = git(mirror, "ls-tree", "-r", commit).decode()
+        return [(meta.split()[2], path) for meta, _, path in (x.partition("\t") for x in tree.split("\n") if x)
+                if wanted.search(path)]
     found = []
     for line in log.split("\n"):
         if line.startswith(":"):
             meta, _, path = line.partition("\t")
-            found.append((meta.split()[3], path.split("\t")[-1]))
+            path = path.split("\t")[-1]
+            if wanted.search(path):
+                found.append((meta.split()[3], path))
     return found
 
 
@@ -185,14 +227,11 @@ def cat_blobs(mirror: Path, blobs: list[str]) -> dict[str, bytes]:
     return found
 
 
-def mercury_expectations(mirror: Path) -> dict[str, tuple[str, list[str]]]:
+def mercury_expectations(tests: list[str]) -> dict[str, tuple[str, list[str]]]:
     """fixture path -> (page URL, expected first words of the content), from every version of the
     custom extractors' tests (the newest version that names the fixture wins)."""
-    tests = [(blob, path) for blob, path in raw_log(mirror, "src/extractors/custom") if path.endswith(".test.js")]
-    bodies = cat_blobs(mirror, sorted({blob for blob, _ in tests}))
     found: dict[str, tuple[str, list[str]]] = {}
-    for blob, _ in tests:
-        test = decode(bodies[blob])
+    for test in tests:
         fixtures = _FIXTURE.findall(test)
         urls = _URL.findall(test)
         firsts = [_js_string(m[2]) for m in _FIRST.finditer(test)]
@@ -208,27 +247,123 @@ def mercury_expectations(mirror: Path) -> dict[str, tuple[str, list[str]]]:
     return found
 
 
-def from_mercury(mirror: Path, base: str) -> list[Page]:
-    """The newest version of every fixture file the repository ever held under `base` (on any
-    branch), one page per distinct file."""
-    versions = [(blob, path) for blob, path in raw_log(mirror, base) if re.search(r"\.html?$", path)]
+# JUnit tests (snacktory, crux): a test names its page file and asserts how the text starts.
+_JAVA_FIXTURE = re.compile(r'"(?!https?:)(?:[^"]*/)?([^"/]+\.html?)"')
+_JAVA_URL = re.compile(r'(https?://[^\s"\'<>]+)')
+_JAVA_START = re.compile(r'(?:startsWith|assertStartsWith)\(\s*"((?:[^"\\]|\\.)*)"')
+
+
+def junit_expectations(tests: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """page file NAME (no folder) -> (page URL, expected first words of the text)."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for test in tests:
+        for chunk in test.split("@Test")[1:]:
+            names = _JAVA_FIXTURE.findall(chunk)
+            if not names or names[0] in found:
+                continue
+            start = _JAVA_START.search(chunk)
+            url = _JAVA_URL.search(chunk)
+            words = _js_string(start.group(1)).split() if start else []
+            found[names[0]] = (url.group(1) if url else "", words)
+    return found
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", re.I)
+
+
+def decode_page(data: bytes) -> str:
+    """A saved page's text: UTF-8, else the charset its <meta> names (Shift_JIS, EUC-KR, KOI8-R,
+    GBK...), else the charset charset_normalizer (trafilatura's own detector) finds."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = _META_CHARSET.search(data[:8192])
+    if match:
+        try:
+            return data.decode(match.group(1).decode("ascii").lower().replace("gb2312", "gbk"))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return str(best) if best is not None else decode(data)
+
+
+def decompress(path: str, data: bytes) -> bytes:
+    if path.endswith(".gz"):
+        import gzip
+
+        return gzip.decompress(data)
+    if path.endswith(".xz"):
+        import lzma
+
+        return lzma.decompress(data)
+    return data
+
+
+def site_of(html: str, url: str, path: str, from_folder: bool = False) -> str:
+    """The builder's site key, from the page's own URL, else the URL its test names, else its
+    file's host-like name (Mercury's "www.nytimes.com--feature.html"), its folder (a source that
+    keeps each site's pages in a folder) or its name ("faz.html", "cnn2.html")."""
+    parts = path.split("/")
+    host = parts[1].removesuffix(".html").split("--")[0] if len(parts) > 1 else ""
+    if url:
+        fallback = url
+    elif "." in host:
+        fallback = f"http://{host}/"
+    else:
+        fallback = parts[-2] if from_folder and len(parts) > 1 else re.sub(r"\.html?(\.gz|\.xz)?$", "", parts[-1])
+    # A site named by digits alone ("www.163.com") has no key once the builder strips a fixture's
+    # number: its label is kept whole.
+    return page_site(html, fallback) or _bare_label(page_url(html) or fallback)
+
+
+def page_url(html: str) -> str:
+    head = html[:200_000]
+    for pattern in (_OG_URL, _CANONICAL):
+        match = pattern.search(head)
+        if match and match.group(1).startswith("http"):
+            return match.group(1)
+    return ""
+
+
+def _bare_label(url: str) -> str:
+    host = urlparse(url).netloc if "//" in url else url
+    labels = [x for x in host.lower().split(":")[0].split(".") if x and x not in _SUFFIXES]
+    return labels[-1] if labels else re.sub(r"\W+", "", host.lower())
+
+
+def from_source(mirror: Path, spec: dict) -> list[Page]:
+    """The newest version of every page file the repository ever held (on any branch), one page
+    per distinct file, with the start its tests expect where they say."""
     newest: dict[str, str] = {}  # path -> its newest version (older versions are near copies)
-    for blob, path in versions:
+    for blob, path in raw_log(mirror, spec["pages"], spec["commit"]):
         newest.setdefault(path, blob)
     paths: dict[str, list[str]] = defaultdict(list)
     for path, blob in newest.items():
         paths[blob].append(path)
-    expectations = mercury_expectations(mirror)
+    expectations: dict[str, tuple[str, list[str]]] = {}
+    if spec.get("tests"):
+        tests = raw_log(mirror, spec["tests"], spec["commit"])
+        bodies = cat_blobs(mirror, sorted({blob for blob, _ in tests}))
+        texts = [decode(bodies[blob]) for blob, _ in tests]
+        expectations = mercury_expectations(texts) if spec["reader"] == "mercury" else junit_expectations(texts)
     bodies = cat_blobs(mirror, sorted(paths))
     pages = []
     for blob, names in sorted(paths.items(), key=lambda item: item[1][0]):
-        html = decode(bodies[blob])
         path = names[0]
-        url, first = next((expectations[p] for p in names if p in expectations), ("", []))
-        rel = path[len(base) + 1:]
-        host = rel.split("/")[0].removesuffix(".html").split("--")[0]
-        name = rel.removesuffix(".html").replace("/", "-")
-        pages.append(Page(name, "mercury", page_site(html, url or f"http://{host}/"), html, html_title(html), first))
+        data = decompress(path, bodies[blob])
+        if len(data) < MIN_PAGE_BYTES:
+            continue
+        html = decode_page(data)
+        keys = [p for n in names for p in (n, n.rsplit("/", 1)[-1])]
+        url, first = next((expectations[k] for k in keys if k in expectations), ("", []))
+        name = re.sub(r"\.html?(\.gz|\.xz)?$", "", path)
+        name = re.sub(r"^src/test/(resources|java)/(de/jetwick/snacktory|com/\w+/\w+)/", "", name).replace("/", "-")
+        if spec["reader"] == "mercury":
+            name = name.removeprefix("fixtures-")
+        pages.append(Page(name, spec["name"], site_of(html, url, path, spec.get("site_from") == "folder"), html, html_title(html), first))
     return pages
 
 
@@ -303,11 +438,14 @@ def build(mirrors: Path, out: Path, corpus: Path) -> Counter:
     pages: list[Page] = []
     for source, spec in SOURCES.items():
         mirror = mirrors / spec["repo"].replace("/", "+") / "repo"
+        if (mirror / ".git").is_dir():  # a snapshot that came with a work tree
+            mirror = mirror / ".git"
         if not mirror.is_dir():
             print(f"skipping {source}: no mirror at {mirror} (fetch github:{spec['repo']})", file=sys.stderr)
             continue
-        if source == "mercury":
-            pages += from_mercury(mirror, spec["path"])
+        found = from_source(mirror, {"name": source, **spec})
+        print(f"{source}: {len(found)} distinct page files", file=sys.stderr)
+        pages += found
     label = teacher_label()
     known, known_texts = gold_pages(corpus)
     kept_texts: dict[str, list[str]] = defaultdict(list)
@@ -318,6 +456,7 @@ def build(mirrors: Path, out: Path, corpus: Path) -> Counter:
             for old in folder.iterdir():
                 old.unlink()
     seen: set[str] = set()
+    used: set[str] = set()
     counts: Counter = Counter()
     for page in pages:
         digest = hashlib.sha256(page.html.encode("utf-8", errors="replace")).hexdigest()
@@ -340,6 +479,9 @@ def build(mirrors: Path, out: Path, corpus: Path) -> Counter:
         if agreement(page.html, teacher) < AGREEMENT_MIN:
             counts["skipped: the second opinion disagrees"] += 1
             continue
+        if "lorem ipsum" in teacher.lower() or "\ufffd" in teacher:
+            counts["skipped: placeholder or undecodable text"] += 1
+            continue
         if not starts_like(teacher, page.expected_start):
             counts["skipped: teacher misses the start the source's test expects"] += 1
             continue
@@ -360,6 +502,9 @@ def build(mirrors: Path, out: Path, corpus: Path) -> Counter:
         language = language_of("\n".join(paragraphs))
         split = split_of(page.site)
         name = slug(f"{language}-{page.source}-{page.name}")
+        while name in used:  # a long path cut to the slug's length
+            name = slug(f"{name[:-3]}-{len(used)}")
+        used.add(name)
         gold = {"language": language, "title": page.title, "paragraphs": paragraphs, "site": page.site,
                 "source": SOURCES[page.source]["repo"], "labels": label,
                 "checked_start": bool(page.expected_start)}
