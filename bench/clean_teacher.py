@@ -111,6 +111,13 @@ SOURCES = {
     # Vietnamese, Finnish, Portuguese and in legacy charsets. The snapshot has no older history.
     "goose-go": {"repo": "advancedlogic/GoOse", "commit": "717927370fc8f68b5f590aa46b8b156756cfebb3",
                  "licence": "Apache-2.0 (LICENSE)", "pages": r"^sites/[^/]+\.html?$", "reader": "none"},
+    # graby (wallabag's extractor): saved French, German, Spanish, Korean and English pages.
+    "graby": {"repo": "j0k3r/graby", "commit": "3e7695203c4c57dac2998780972450ced372b960",
+              "licence": "MIT (LICENCE)", "pages": r"^tests/fixtures/content/[^/]+\.html?$", "reader": "none"},
+    # node-readability: a few Chinese, Turkish and Japanese pages.
+    "readability-node": {"repo": "luin/readability", "commit": "8f3357b1a6cf2d725e28502c845538da9e5563c1",
+                         "licence": "Apache-2.0 (package.json, README)", "pages": r"^test/(fixtures/)?[^/]+\.html?$",
+                         "reader": "none"},
     "crux": {"repo": "chimbori/crux", "commit": "5cce099c7c9a2c047261f5bc5b24198e70bdbfbf",
              "licence": "Apache-2.0 (LICENSE.txt)", "pages": r"^(src/test/|test_data/).*\.html?$",
              "tests": r"^src/test/.*\.(java|kt)$", "reader": "junit"},
@@ -308,12 +315,15 @@ def site_of(html: str, url: str, path: str, from_folder: bool = False) -> str:
     keeps each site's pages in a folder) or its name ("faz.html", "cnn2.html")."""
     parts = path.split("/")
     host = parts[1].removesuffix(".html").split("--")[0] if len(parts) > 1 else ""
+    stem = re.sub(r"\.html?(\.gz|\.xz)?$", "", parts[-1])
     if url:
         fallback = url
+    elif re.match(r"https?___", stem):  # a file named by its URL ("https___www.lemonde.fr_actualite_...")
+        fallback = "http://" + stem.split("___", 1)[1].split("_", 1)[0] + "/"
     elif "." in host:
         fallback = f"http://{host}/"
     else:
-        fallback = parts[-2] if from_folder and len(parts) > 1 else re.sub(r"\.html?(\.gz|\.xz)?$", "", parts[-1])
+        fallback = parts[-2] if from_folder and len(parts) > 1 else stem
     # A site named by digits alone ("www.163.com") has no key once the builder strips a fixture's
     # number: its label is kept whole.
     return page_site(html, fallback) or _bare_label(page_url(html) or fallback)

@@ -81,3 +81,8 @@ def test_the_same_article_twice_is_a_near_copy_and_another_article_is_not():
     article = "The council voted on Tuesday to open the library at night. The mayor welcomed the decision."
     assert clean_teacher.near_copy(article + " Share this.", [article])
     assert not clean_teacher.near_copy("A storm closed the port for two days; ferries stayed in harbour.", [article])
+
+
+def test_a_file_named_by_its_url_belongs_to_that_site():
+    path = "tests/fixtures/content/https___www.lemonde.fr_actualite-medias_article_2015_04_12_x.html"
+    assert clean_teacher.site_of("<html></html>", "", path) == "lemonde"
