@@ -86,3 +86,9 @@ def test_the_same_article_twice_is_a_near_copy_and_another_article_is_not():
 def test_a_file_named_by_its_url_belongs_to_that_site():
     path = "tests/fixtures/content/https___www.lemonde.fr_actualite-medias_article_2015_04_12_x.html"
     assert clean_teacher.site_of("<html></html>", "", path) == "lemonde"
+
+
+def test_table_markup_leaves_the_teacher_paragraphs():
+    text = "Charles Darwin\n| Born | 12 February 1809 |\n|---|---|\n| Died | 1882 |\n- a list item stays"
+    assert clean_teacher.plain_lines(text) == ["Charles Darwin", "Born 12 February 1809", "Died 1882",
+                                               "- a list item stays"]
