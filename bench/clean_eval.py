@@ -16,11 +16,17 @@ Methods:
     python bench/clean_eval.py --data ../main/bench/data/clean --data bench/data/clean-dev
     python bench/clean_eval.py --data DIR --show NAME     # per block: gold, kept, reason
     python bench/clean_eval.py --external                 # + the real-page corpus, dev and test
+    python bench/clean_eval.py --external --teacher       # + the teacher-labelled pages, apart
 
 `--external [DIR]` adds the corpus bench/clean_corpus.py builds (default
 ~/.cache/newsum/clean-corpus): its dev and test splits, text dumps and HTML, each reported
 beside the project's own pages, overall and per language. Scripts written without spaces
 (Chinese, Japanese, Thai...) are scored per character.
+
+`--teacher [DIR]` adds the pages bench/clean_teacher.py labels with trafilatura (default
+~/.cache/newsum/clean-corpus-teacher), reported as a group of their own, per split and per
+language: their "gold" is trafilatura's reading of the HTML, so they never enter the gold-labelled
+figures, and trafilatura's own row on them measures nothing (it is the teacher).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Scripts without spaces between words: each character is a token.
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 EXTERNAL = Path.home() / ".cache" / "newsum" / "clean-corpus"
+TEACHER = Path.home() / ".cache" / "newsum" / "clean-corpus-teacher"
 _C4_TERMINAL = re.compile(r"[.!?\"”»]\s*$")
 _C4_POLICY = re.compile(r"javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies",
                         re.IGNORECASE)
@@ -188,14 +195,17 @@ def main() -> None:
     parser.add_argument("--pages", action="store_true", help="print each page's F1 per method")
     parser.add_argument("--external", nargs="?", const=EXTERNAL, type=Path,
                         help="also the real-page corpus of bench/clean_corpus.py (dev and test splits)")
-    parser.add_argument("--splits", default="dev,test", help="with --external: which splits (dev,test)")
+    parser.add_argument("--teacher", nargs="?", const=TEACHER, type=Path,
+                        help="also the teacher-labelled pages of bench/clean_teacher.py, as their own group")
+    parser.add_argument("--splits", default="dev,test", help="with --external/--teacher: which splits (dev,test)")
     args = parser.parse_args()
     folders = args.data or [p for p in (ROOT / "bench/data/clean", ROOT / "bench/data/clean-dev") if p.is_dir()]
     found = pages(folders)
-    if not found and not args.external:
+    if not found and not args.external and not args.teacher:
         sys.exit("no pages with gold found; pass --data FOLDER")
     if args.show:
-        extra = [args.external / s / f for s in ("dev", "test") for f in ("text", "html")] if args.external else []
+        extra = [root / s / f for root in (args.external, args.teacher) if root
+                 for s in ("dev", "test") for f in ("text", "html")]
         for page, gold in found + pages([f for f in extra if f.is_dir()]):
             if page.stem == args.show:
                 show(page, gold)
@@ -212,6 +222,17 @@ def main() -> None:
                     print(f"\n(no pages in {folder}: build them with bench/clean_corpus.py)")
                     continue
                 print_table(evaluate(external, args.pages), f"external {split} {fmt} ({len(external)} pages, {folder})",
+                            languages=fmt == "text")
+    if args.teacher:
+        for split in args.splits.split(","):
+            for fmt in ("text", "html"):
+                folder = args.teacher / split / fmt
+                labelled = pages([folder]) if folder.is_dir() else []
+                if not labelled:
+                    print(f"\n(no pages in {folder}: build them with bench/clean_teacher.py build)")
+                    continue
+                print_table(evaluate(labelled, args.pages),
+                            f"TEACHER-labelled {split} {fmt} ({len(labelled)} pages, {folder}; not gold)",
                             languages=fmt == "text")
 
 
