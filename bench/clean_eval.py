@@ -17,6 +17,7 @@ Methods:
     python bench/clean_eval.py --data DIR --show NAME     # per block: gold, kept, reason
     python bench/clean_eval.py --external                 # + the real-page corpus, dev and test
     python bench/clean_eval.py --external --teacher       # + the teacher-labelled pages, apart
+    python bench/clean_eval.py --dumps                    # the corpus's pages as w3m, lynx, a browser dump them
 
 `--external [DIR]` adds the corpus bench/clean_corpus.py builds (default
 ~/.cache/newsum/clean-corpus): its dev and test splits, text dumps and HTML, each reported
@@ -27,6 +28,10 @@ beside the project's own pages, overall and per language. Scripts written withou
 ~/.cache/newsum/clean-corpus-teacher), reported as a group of their own, per split and per
 language: their "gold" is trafilatura's reading of the HTML, so they never enter the gold-labelled
 figures, and trafilatura's own row on them measures nothing (it is the teacher).
+
+`--dumps [DIR]` adds the corpus's pages as other tools dump them (bench/clean_dumps.py, default
+~/.cache/newsum/clean-dumps: w3m and lynx wrap paragraphs at the screen's width; a browser's
+copy glues links and has no bullets), with the corpus's gold, one table per tool and split.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 EXTERNAL = Path.home() / ".cache" / "newsum" / "clean-corpus"
 TEACHER = Path.home() / ".cache" / "newsum" / "clean-corpus-teacher"
+DUMPS = Path.home() / ".cache" / "newsum" / "clean-dumps"
 _C4_TERMINAL = re.compile(r"[.!?\"”»]\s*$")
 _C4_POLICY = re.compile(r"javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies",
                         re.IGNORECASE)
@@ -197,11 +203,13 @@ def main() -> None:
                         help="also the real-page corpus of bench/clean_corpus.py (dev and test splits)")
     parser.add_argument("--teacher", nargs="?", const=TEACHER, type=Path,
                         help="also the teacher-labelled pages of bench/clean_teacher.py, as their own group")
-    parser.add_argument("--splits", default="dev,test", help="with --external/--teacher: which splits (dev,test)")
+    parser.add_argument("--dumps", nargs="?", const=DUMPS, type=Path,
+                        help="also the corpus's pages as other tools dump them (bench/clean_dumps.py)")
+    parser.add_argument("--splits", default="dev,test", help="with --external/--teacher/--dumps: which splits (dev,test)")
     args = parser.parse_args()
     folders = args.data or [p for p in (ROOT / "bench/data/clean", ROOT / "bench/data/clean-dev") if p.is_dir()]
     found = pages(folders)
-    if not found and not args.external and not args.teacher:
+    if not found and not args.external and not args.teacher and not args.dumps:
         sys.exit("no pages with gold found; pass --data FOLDER")
     if args.show:
         extra = [root / s / f for root in (args.external, args.teacher) if root
@@ -234,6 +242,17 @@ def main() -> None:
                 print_table(evaluate(labelled, args.pages),
                             f"TEACHER-labelled {split} {fmt} ({len(labelled)} pages, {folder}; not gold)",
                             languages=fmt == "text")
+    if args.dumps:
+        tools = sorted(d.name for d in args.dumps.iterdir() if d.is_dir()) if args.dumps.is_dir() else []
+        if not tools:
+            print(f"\n(no dumps in {args.dumps}: build them with bench/clean_dumps.py)")
+        for split in args.splits.split(","):
+            for tool in tools:
+                folder = args.dumps / tool / split / "text"
+                dumped = pages([folder]) if folder.is_dir() else []
+                if dumped:
+                    print_table(evaluate(dumped, args.pages),
+                                f"external {split} as {tool} dumps them ({len(dumped)} pages, {folder})", languages=False)
 
 
 if __name__ == "__main__":
