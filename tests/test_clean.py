@@ -819,3 +819,53 @@ def test_unwrap_joins_unspaced_scripts_without_a_space():
     joined = [line.strip() for line in unwrap(lines) if line.strip()]
     assert paragraph in joined
     assert "短い行。" in joined and paragraph[:38] in joined
+
+
+# -- Markdown dumps: links, images, headings and emphasis read as a reader sees them
+
+def _markdown_page(paragraphs: list[str]) -> str:
+    menu = "\n".join(f"* [{item}](https://news.example.org/{item.lower()}/)" for item in
+                     ("Home", "World", "Business", "Sport", "Weather"))
+    body = list(paragraphs)
+    body[0] = body[0].replace("reservoir", "[reservoir](https://water.example.org/reservoirs/north)", 1)
+    body[1] = body[1].replace("pumping from the river", "**pumping from the river**", 1)
+    body[2] = body[2].replace("several", "_several_", 1)
+    related = "\n".join(f"* [{t}](https://news.example.org/2024/{i}/story)" for i, t in enumerate(
+        ("Storm closes the coast road for a second night as rivers rise",
+         "Schools in the valley reopen after the floods of last month",
+         "Council approves a new bus line to the hospital")))
+    return (f"{menu}\n\n# Reservoir falls to its lowest level in thirty years\n\n"
+            f"![The dam seen from the north shore](https://img.example.org/dam.jpg)\n\n"
+            + "\n\n".join(body) + f"\n\n---\n\n## Related stories\n\n{related}\n")
+
+
+def test_a_markdown_dump_is_read_as_its_reader_sees_it(tmp_path):
+    record = clean_text(_markdown_page(WRAPPED_BODY), tmp_path, name="page.md.txt")
+    assert record.status == "ok"
+    assert record.title == "Reservoir falls to its lowest level in thirty years"
+    assert record.text.split("\n\n") == WRAPPED_BODY  # link text kept, URLs and emphasis gone
+    for residue in ("](", "**", "http", "_several_", "# ", "---"):
+        assert residue not in record.text
+    assert "Storm closes" not in record.text and "Business" not in record.text
+
+
+def test_plain_text_with_brackets_is_not_taken_for_markdown():
+    from pipeline.stages.clean.markdown import is_markdown, plain_lines
+
+    text = "\n".join(["A note [1] on the figures (see table 2).", "Snake_case_names and a * star stay.",
+                      "The #1 team won (3-1) [after extra time].", *WRAPPED_BODY])
+    assert not is_markdown(text)
+    assert plain_lines(text) == text.split("\n")
+    for sample in SAMPLES.glob("*.txt"):
+        assert not is_markdown(sample.read_text(encoding="utf-8")), sample.name
+
+
+def test_markdown_lines_keep_their_places():
+    from pipeline.stages.clean.markdown import plain_line, plain_lines
+
+    page = _markdown_page(WRAPPED_BODY)
+    assert len(plain_lines(page)) == len(page.split("\n"))
+    assert plain_line("---") == "" and plain_line("| --- | :---: |") == ""
+    assert plain_line(r"Price: 5 \* 3 \_ok\_") == "Price: 5 * 3 _ok_"
+    assert plain_line("### Heading ###") == "Heading"
+    assert plain_line("a [link](<https://x.org/a b>) and `code`") == "a link and code"

@@ -1,6 +1,7 @@
 """Splitting a page into the blocks the classifier judges: one block a line, and sentences
 (cut again at widget headings) for lines too long to be one paragraph. A page wrapped at a
-fixed width (lynx, w3m and links dumps, mail, wire copy) has its paragraphs joined first."""
+fixed width (lynx, w3m and links dumps, mail, wire copy) has its paragraphs joined first, and
+a page in Markdown is read as its reader sees it (pipeline.stages.clean.markdown)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from pipeline.stages.clean.cues import embedded_cues
+from pipeline.stages.clean.markdown import plain_lines
 
 LONG_LINE_CHARS = 2500  # longer than any paragraph: the page lost its line breaks
 SHORT_PAGE_LINE_CHARS = 600
@@ -197,7 +199,7 @@ def page_blocks(text: str) -> tuple[list[str], bool]:
     """The blocks of a page, and whether most of them are sentences cut from long lines."""
     blocks: list[str] = []
     from_long_lines = 0
-    lines = unwrap(text.split("\n"))
+    lines = unwrap(plain_lines(text))
     # A page of one or two lines is a page that lost its line breaks, however short.
     limit = SHORT_PAGE_LINE_CHARS if sum(1 for raw in lines[:3] if raw.strip()) <= 2 else LONG_LINE_CHARS
     for raw in lines:
