@@ -6,7 +6,8 @@ layout one paragraph a line. People make text dumps with other tools too, and ea
 own layout: `w3m -dump` and `lynx -dump` wrap every paragraph at the screen's width, indent,
 mark buttons, form fields and images, and number or bullet list items their own way; a
 browser's copy (`browser`, an approximation of innerText written here with lxml) has no
-bullets, glues inline links to their neighbours and leaves out what the page hides. A clean
+bullets, glues inline links to their neighbours and leaves out what the page hides; a
+scraper's Markdown (`markdown`, with markdownify) writes every link as [text](url). A clean
 stage tuned on one tool's dumps should not fall apart on another's, so this script renders the
 same HTML pages with each tool (same gold, same split) for evaluation and for training:
 
@@ -38,6 +39,7 @@ TOOLS = {
     "lynx": ["lynx", "-dump", "-nolist", f"-width={WIDTH}", "-assume_charset=utf-8",
              "-display_charset=utf-8", "-force_html", "-stdin"],
     "browser": None,  # browser_copy below, no program
+    "markdown": None,  # markdown_copy below (markdownify)
 }
 # The cached pages are UTF-8 text; a <meta> that still names the page's first charset would
 # make a browser decode them wrongly.
@@ -51,15 +53,21 @@ _PARAGRAPH_TAGS = frozenset("p h1 h2 h3 h4 h5 h6 blockquote pre figure table ul 
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
+def _parse(html: str):
+    """The page's tree (from UTF-8 bytes: lxml refuses text that still declares an encoding)."""
+    from lxml import html as lxml_html
+
+    return lxml_html.fromstring(html.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
+
+
 def browser_copy(html: str) -> str:
     """The text a browser copies when a reader selects the whole page (an approximation of
     innerText without CSS): white space collapsed, each block element on a line of its own, a
     blank line around paragraphs and headings, table cells apart by a tab, inline links glued to
     their neighbours as they are displayed, and what the page hides left out."""
-    from lxml import html as lxml_html
 
     try:
-        tree = lxml_html.fromstring(html)
+        tree = _parse(html)
     except (ValueError, TypeError):
         return ""
     for element in tree.xpath("//script|//style|//noscript|//template|//head|//svg|//iframe|//input|//button"
@@ -95,9 +103,28 @@ def browser_copy(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
+def markdown_copy(html: str) -> str:
+    """The page as a scraper saves it in Markdown (markdownify, links and headings kept, images
+    dropped), after the parts no reader sees (scripts, styles, the head)."""
+    from lxml import etree
+    from markdownify import markdownify
+
+    try:
+        tree = _parse(html)
+        for element in tree.xpath("//script|//style|//noscript|//template|//head|//svg"):
+            if element.getparent() is not None:
+                element.drop_tree()
+        html = etree.tostring(tree, encoding="unicode")
+    except (ValueError, TypeError):
+        pass
+    return re.sub(r"\n{3,}", "\n\n", markdownify(html, heading_style="ATX", strip=["img"]))
+
+
 def render(tool: str, html: str) -> str:
     if tool == "browser":
         return browser_copy(html)
+    if tool == "markdown":
+        return markdown_copy(html)
     page = _META_CHARSET.sub("", html)
     page = '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n' + page
     done = subprocess.run(TOOLS[tool], input=page.encode("utf-8"), capture_output=True, timeout=60, check=True)
@@ -127,6 +154,11 @@ def main() -> None:
                     text = render(tool, (source / f"{name}.html").read_text(encoding="utf-8"))
                 except (subprocess.SubprocessError, OSError):
                     failed += 1
+                    continue
+                if not text.strip():  # the tool found nothing to show (a page its parser rejects)
+                    failed += 1
+                    (folder / f"{name}.txt").unlink(missing_ok=True)
+                    (folder / gold.name).unlink(missing_ok=True)
                     continue
                 (folder / f"{name}.txt").write_text(text, encoding="utf-8")
                 shutil.copy(gold, folder / gold.name)
