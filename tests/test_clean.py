@@ -869,3 +869,11 @@ def test_markdown_lines_keep_their_places():
     assert plain_line(r"Price: 5 \* 3 \_ok\_") == "Price: 5 * 3 _ok_"
     assert plain_line("### Heading ###") == "Heading"
     assert plain_line("a [link](<https://x.org/a b>) and `code`") == "a link and code"
+    # a paragraph run over lines (Markdown joins them) is one line again; list items stay apart
+    page = "\n".join(["* [Home](/)", "* [News](/news/)", "", "# A headline", "",
+                      "The council said on Monday that the bridge,", "which opened in 1932, would close",
+                      "for repairs.", "* [Sport](/sport/)", "* [Weather](/weather/)"])
+    lines = plain_lines(page)
+    assert len(lines) == len(page.split("\n"))
+    assert "The council said on Monday that the bridge, which opened in 1932, would close for repairs." in lines
+    assert "* Sport" in lines and "* Weather" in lines and "* Home" in lines

@@ -6,7 +6,8 @@ link `[text](url)`, images are `![alt](url)`, headings start with `#`, emphasis 
 lines of prose, and the markup stays in the article. A page that is Markdown (enough links,
 images or headings in that syntax) has its lines rewritten to what a reader sees: links become
 their text, images and rules go, heading marks and emphasis are dropped, escapes are undone.
-One line in, one line out (a rule becomes an empty line), so blocks keep their places.
+One line in, one line out (a rule becomes an empty line, and so does a line joined to the
+paragraph it continues), so blocks keep their places.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=[^\s*_])([^*_\n]+?)(?<=[^\s*_])\1(?![\w*])")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 _CODE = re.compile(r"`([^`\n]+)`")
+# Lines that open a block of their own: list items, headings, quotes, tables, HTML.
+_STRUCTURE = re.compile(r"\s*(?:[*+-]\s|\d{1,3}[.)]\s|#{1,6}\s|>|\||<|!\[)")
 _KEPT = {"*": "\ue001", "_": "\ue002", "`": "\ue003"}  # private-use stand-ins for escaped marks
 _RESTORE = str.maketrans({v: k for k, v in _KEPT.items()})
 
@@ -67,8 +70,29 @@ def plain_line(line: str) -> str:
 
 
 def plain_lines(text: str) -> list[str]:
-    """The page's lines, rewritten from Markdown when the page is Markdown."""
+    """The page's lines, rewritten from Markdown when the page is Markdown.
+
+    A paragraph's text may run over several lines (Markdown joins them): a line that goes on
+    with a lower-case word, or after a line that stops at a comma, is joined to the line above
+    it, which takes its place (the joined line's own place is left empty)."""
     lines = text.split("\n")
     if not is_markdown(text):
         return lines
-    return [plain_line(line) for line in lines]
+    out: list[str] = []
+    open_paragraph = -1  # the index in `out` of the paragraph line a continuation may join
+    for raw in lines:
+        structural = _STRUCTURE.match(raw)
+        line = plain_line(raw)
+        stripped = line.strip()
+        if not stripped:
+            out.append(line)
+            open_paragraph = -1
+            continue
+        if open_paragraph >= 0 and not structural and not raw.endswith(("  ", "\\")) and (
+                stripped[0].islower() or out[open_paragraph].rstrip().endswith((",", ";"))):
+            out[open_paragraph] = out[open_paragraph].rstrip() + " " + stripped
+            out.append("")
+            continue
+        out.append(line)
+        open_paragraph = -1 if structural else len(out) - 1
+    return out
