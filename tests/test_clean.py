@@ -877,3 +877,6 @@ def test_markdown_lines_keep_their_places():
     assert len(lines) == len(page.split("\n"))
     assert "The council said on Monday that the bridge, which opened in 1932, would close for repairs." in lines
     assert "* Sport" in lines and "* Weather" in lines and "* Home" in lines
+    # a link whose text runs over two lines
+    page = "* [Home](/)\n* [News](/news/)\n# Title\n\nIt costs less than the [Xbox\nOne X](https://x.org/r) does."
+    assert plain_lines(page)[-2:] == ["It costs less than the Xbox", "One X does."]

@@ -17,8 +17,10 @@ import re
 MIN_MARKS = 3  # links, images and headings in Markdown syntax a page needs to be read as Markdown
 
 # [text](url "title") and ![alt](url): the URL has no spaces (or sits in <>).
-_IMAGE = re.compile(r"!\[[^\]\n]*\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
-_LINK = re.compile(r"(?<!!)\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+# (a link's text may run over lines, as a paragraph does: the page's text is rewritten whole,
+# which keeps the line breaks inside it)
+_IMAGE = re.compile(r"!\[[^\]]{0,500}\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+_LINK = re.compile(r"(?<!!)\[([^\]]{0,500})\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
 _LINK_MARK = re.compile(r"\]\((?:<|https?:|/|#|\.|www\.)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?=\S)", re.M)
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+")
@@ -75,14 +77,16 @@ def plain_lines(text: str) -> list[str]:
     A paragraph's text may run over several lines (Markdown joins them): a line that goes on
     with a lower-case word, or after a line that stops at a comma, is joined to the line above
     it, which takes its place (the joined line's own place is left empty)."""
-    lines = text.split("\n")
     if not is_markdown(text):
-        return lines
+        return text.split("\n")
+    raw_lines = text.split("\n")
+    if "](" in text:  # images and links first, over the whole text: one may span lines
+        text = _LINK.sub(r"\1", _IMAGE.sub(lambda m: "\n" * m.group(0).count("\n"), text))
     out: list[str] = []
     open_paragraph = -1  # the index in `out` of the paragraph line a continuation may join
-    for raw in lines:
+    for raw, line in zip(raw_lines, text.split("\n"), strict=True):
         structural = _STRUCTURE.match(raw)
-        line = plain_line(raw)
+        line = plain_line(line)
         stripped = line.strip()
         if not stripped:
             out.append(line)
