@@ -869,6 +869,7 @@ def test_markdown_lines_keep_their_places():
     assert plain_line(r"Price: 5 \* 3 \_ok\_") == "Price: 5 * 3 _ok_"
     assert plain_line("### Heading ###") == "Heading"
     assert plain_line("a [link](<https://x.org/a b>) and `code`") == "a link and code"
+    assert plain_line("[Chanel's new campaign […]](/fashion/chanel) and more") == "Chanel's new campaign […] and more"
     # a paragraph run over lines (Markdown joins them) is one line again; list items stay apart
     page = "\n".join(["* [Home](/)", "* [News](/news/)", "", "# A headline", "",
                       "The council said on Monday that the bridge,", "which opened in 1932, would close",

@@ -18,9 +18,9 @@ MIN_MARKS = 3  # links, images and headings in Markdown syntax a page needs to b
 
 # [text](url "title") and ![alt](url): the URL has no spaces (or sits in <>).
 # (a link's text may run over lines, as a paragraph does: the page's text is rewritten whole,
-# which keeps the line breaks inside it)
-_IMAGE = re.compile(r"!\[[^\]]{0,500}\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
-_LINK = re.compile(r"(?<!!)\[([^\]]{0,500})\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+# which keeps the line breaks inside it; it may hold brackets of its own, "[…]", one deep)
+_IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]{0,100}\]){0,500}\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]{0,100}\]){0,500})\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
 _LINK_MARK = re.compile(r"\]\((?:<|https?:|/|#|\.|www\.)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?=\S)", re.M)
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s+")
