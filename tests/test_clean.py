@@ -881,3 +881,6 @@ def test_markdown_lines_keep_their_places():
     # a link whose text runs over two lines
     page = "* [Home](/)\n* [News](/news/)\n# Title\n\nIt costs less than the [Xbox\nOne X](https://x.org/r) does."
     assert plain_lines(page)[-2:] == ["It costs less than the Xbox", "One X does."]
+    # a link's title on the next line: its line break stays, so lines keep their places
+    page = "* [Home](/)\n* [News](/news/)\n# Title\n\nSee [the report](https://x.org/r\n\"The report\") today."
+    assert plain_lines(page)[-2:] == ["See the report today.", ""]

@@ -81,7 +81,9 @@ def plain_lines(text: str) -> list[str]:
         return text.split("\n")
     raw_lines = text.split("\n")
     if "](" in text:  # images and links first, over the whole text: one may span lines
-        text = _LINK.sub(r"\1", _IMAGE.sub(lambda m: "\n" * m.group(0).count("\n"), text))
+        text = _IMAGE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+        # (a link's line breaks all stay, those of its title too, so that lines keep their places)
+        text = _LINK.sub(lambda m: m.group(1) + "\n" * (m.group(0).count("\n") - m.group(1).count("\n")), text)
     out: list[str] = []
     open_paragraph = -1  # the index in `out` of the paragraph line a continuation may join
     for raw, line in zip(raw_lines, text.split("\n"), strict=True):
