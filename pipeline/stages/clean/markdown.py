@@ -84,9 +84,12 @@ def plain_lines(text: str) -> list[str]:
         text = _IMAGE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
         # (a link's line breaks all stay, those of its title too, so that lines keep their places)
         text = _LINK.sub(lambda m: m.group(1) + "\n" * (m.group(0).count("\n") - m.group(1).count("\n")), text)
+    lines = text.split("\n")
+    if len(lines) != len(raw_lines):  # cannot happen; if it did, lines would lose their places
+        lines = raw_lines
     out: list[str] = []
     open_paragraph = -1  # the index in `out` of the paragraph line a continuation may join
-    for raw, line in zip(raw_lines, text.split("\n"), strict=True):
+    for raw, line in zip(raw_lines, lines, strict=True):
         structural = _STRUCTURE.match(raw)
         line = plain_line(line)
         stripped = line.strip()
