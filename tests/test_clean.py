@@ -805,6 +805,15 @@ def test_unwrap_joins_only_what_the_width_broke():
     # a page of one paragraph a line is left as it is
     flat_page = ["Home", "News", "", *WRAPPED_BODY, "", "Related stories"]
     assert unwrap(flat_page) == flat_page
+    # ...and so is a short page whose related headlines happen to share a length
+    headlines = ["Reservoir falls to its lowest level in thirty years", "Storm closes the coast road for a second time",
+                 "Schools in the valley reopen after the floods", "Council approves a new bus line to the hospital",
+                 "Farmers sell part of their herds as pastures dry", "Engineers begin pumping from the river in June",
+                 "Households asked to cut their water use by a fifth"]
+    short_page = ["Home", "Log in", headlines[0], "Yesterday", " ".join(WRAPPED_BODY), "Related"]
+    for headline in headlines[1:]:
+        short_page += [headline, "Daily News"]
+    assert unwrap(short_page) == short_page
 
 
 def test_unwrap_joins_unspaced_scripts_without_a_space():

@@ -148,6 +148,8 @@ def wrap_width(lines: list[str]) -> int | None:
     if not WRAP_MIN <= width <= WRAP_MAX:
         return None
     near = sum(1 for w in widths if width - WRAP_BAND <= w <= width)
+    if sum(1 for w in widths if w > width * 1.5) * 50 > near:
+        return None  # a line that could have been broken runs far past it: not a wrap
     # (a menu of short lines, however long, says nothing about the width)
     return width if near >= max(5, WRAP_SHARE * sum(1 for w in widths if w > width / 2)) else None
 
@@ -176,7 +178,7 @@ def unwrap(lines: list[str]) -> list[str]:
         columns = _columns(line)
         # (a script without spaces breaks anywhere: its first "word" is its first character)
         first = stripped[0] if _UNSPACED.match(stripped) else stripped.split(None, 1)[0]
-        if (previous_columns >= 0 and (indent == continuation_indent or indent < first_line_indent)
+        if (0 <= previous_columns <= width + WRAP_BAND and (indent == continuation_indent or indent < first_line_indent)
                 and not _ITEM_START.match(stripped) and previous_columns + 1 + _columns(first) > width):
             joiner = "" if _UNSPACED.match(out[-1][-1]) and _UNSPACED.match(stripped[0]) else " "
             out[-1] += joiner + stripped
