@@ -551,6 +551,20 @@ def test_a_glued_video_credit_is_not_part_of_the_summary():
     assert "BFMTVDéjà" not in out.summary and all("BFMTVDéjà" not in p for p in out.key_points)
 
 
+def test_a_video_credit_glued_to_a_title_without_an_end_mark_is_cut_out():
+    from pipeline.stages.summarize.extractive import glued_parts
+
+    text = ("\"Même dans les guerres, il y a des trêves\", répond la ministrepar Europe 1Jeudi 12 décembre, "
+            "la ministre a défendu son message. Le trafic sera nul le 5 décembrepar BFMTVLa circulation sera forte.")
+    parts = glued_parts(text)
+    assert "".join(parts) == text
+    assert "par Europe 1" in parts and "par BFMTV" in parts
+    assert any(p.startswith("Jeudi 12 décembre") for p in parts) and any(p.startswith("La circulation") for p in parts)
+    # a word that ends in "par" before an ordinary name is no credit
+    plain = "Le film de Gaspar Noé a été vu par Jean Dupont. Le réalisateur Gaspar McDonald est venu."
+    assert glued_parts(plain) == [plain]
+
+
 def test_features_give_the_place_in_the_paragraph_and_the_share_of_the_title_held():
     from pipeline.stages.summarize import extractive
     from pipeline.stages.summarize.stage import content_terms
