@@ -1,6 +1,6 @@
 """Cross-validation of the extractive scorer's design on the dev parts, and a paired bootstrap.
 
-    python bench/summarize_cv.py cv [--language fr] [--folds 5] [--variant NAME ...]
+    python bench/summarize_cv.py cv [--language fr] [--folds 5]
     python bench/summarize_cv.py bootstrap [--language fr] [--split test]
 
 `cv` splits one language's dev part into folds (by article id hash, so the same on every
