@@ -14,6 +14,9 @@ lead-3 on the same articles. Only dev parts are read.
 (10,000 resamples of the articles): the mean ROUGE-2 difference, its 95 % interval and the
 share of resamples where newsum is ahead; and how the difference depends on the length of
 the reference and on where the oracle sentences lie. It tunes nothing.
+
+Other designs of the scorer (ranking objectives, a learned stop, added features) are compared on
+the same folds by bench/summarize_variants.py.
 """
 
 from __future__ import annotations
