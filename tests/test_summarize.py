@@ -614,3 +614,14 @@ def test_soft_labels_rank_sentences_by_their_bigrams_in_the_reference():
     assert labels[0] == 1.0 and labels[2] == 0.0 and 0.0 < labels[1] < 1.0
     assert soft_labels(sentences, reference, power=1.0)[1] ** 2 == pytest.approx(labels[1])  # squared by default
     assert soft_labels([tokens("Nothing in common here.")], reference) == [0.0]  # no division by zero
+
+
+def test_fold_figures_give_each_folds_mean_and_the_standard_error_over_folds():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from summarize_cv import fold_figures
+
+    means, se = fold_figures([1.0, 1.0, 3.0, 5.0], [0, 0, 1, 1], 2)
+    assert means == [1.0, 4.0]
+    assert se == pytest.approx(1.5)  # sample deviation of (1, 4) is 2.12, over the root of two folds
