@@ -1,6 +1,6 @@
 """Cross-validation of the extractive scorer's design on the dev parts, and a paired bootstrap.
 
-    python bench/summarize_cv.py cv [--language fr] [--folds 5] [--variant NAME ...]
+    python bench/summarize_cv.py cv [--language fr] [--folds 5]
     python bench/summarize_cv.py bootstrap [--language fr] [--split test]
 
 `cv` splits one language's dev part into folds (by article id hash, so the same on every
@@ -14,6 +14,9 @@ lead-3 on the same articles. Only dev parts are read.
 (10,000 resamples of the articles): the mean ROUGE-2 difference, its 95 % interval and the
 share of resamples where newsum is ahead; and how the difference depends on the length of
 the reference and on where the oracle sentences lie. It tunes nothing.
+
+Other designs of the scorer (ranking objectives, a learned stop, added features) are compared on
+the same folds by bench/summarize_variants.py.
 """
 
 from __future__ import annotations
@@ -82,6 +85,21 @@ def cv(args: argparse.Namespace) -> None:
     print(f"cv newsum  R-1 {mean[0]:.4f} R-2 {mean[1]:.4f} R-L {mean[2]:.4f} words {sum(lengths) / len(lengths):.0f}")
     print(f"   lead-3  R-1 {base[0]:.4f} R-2 {base[1]:.4f} R-L {base[2]:.4f}")
     print(f"   R-2 difference {mean[1] - base[1]:+.4f} (95 % {low:+.4f} .. {high:+.4f})")
+    fold_means, fold_se = fold_figures([p[1] for p in per], [fold_of(d["id"], args.folds) for d in docs], args.folds)
+    print("   newsum R-2 per fold " + " ".join(f"{m:.4f}" for m in fold_means)
+          + f" (standard error of the mean over folds {fold_se:.4f})")
+
+
+def fold_figures(values: list[float], folds_of: list[int], folds: int) -> tuple[list[float], float]:
+    """The mean of `values` in each fold, and the standard error of their mean over the folds: what a
+    change of design must beat (per-fold differences of two designs give the paired one)."""
+    means = []
+    for k in range(folds):
+        inside = [v for v, f in zip(values, folds_of, strict=True) if f == k]
+        means.append(sum(inside) / len(inside) if inside else 0.0)
+    centre = sum(means) / folds
+    spread = (sum((m - centre) ** 2 for m in means) / (folds - 1)) ** 0.5 if folds > 1 else 0.0
+    return means, spread / folds ** 0.5
 
 
 def _interval(diff: list[float], resamples: int = 10000, seed: int = 0) -> tuple[float, float]:

@@ -551,6 +551,20 @@ def test_a_glued_video_credit_is_not_part_of_the_summary():
     assert "BFMTVDéjà" not in out.summary and all("BFMTVDéjà" not in p for p in out.key_points)
 
 
+def test_a_video_credit_glued_to_a_title_without_an_end_mark_is_cut_out():
+    from pipeline.stages.summarize.extractive import glued_parts
+
+    text = ("\"Même dans les guerres, il y a des trêves\", répond la ministrepar Europe 1Jeudi 12 décembre, "
+            "la ministre a défendu son message. Le trafic sera nul le 5 décembrepar BFMTVLa circulation sera forte.")
+    parts = glued_parts(text)
+    assert "".join(parts) == text
+    assert "par Europe 1" in parts and "par BFMTV" in parts
+    assert any(p.startswith("Jeudi 12 décembre") for p in parts) and any(p.startswith("La circulation") for p in parts)
+    # a word that ends in "par" before an ordinary name is no credit
+    plain = "Le film de Gaspar Noé a été vu par Jean Dupont. Le réalisateur Gaspar McDonald est venu."
+    assert glued_parts(plain) == [plain]
+
+
 def test_features_give_the_place_in_the_paragraph_and_the_share_of_the_title_held():
     from pipeline.stages.summarize import extractive
     from pipeline.stages.summarize.stage import content_terms
@@ -600,3 +614,14 @@ def test_soft_labels_rank_sentences_by_their_bigrams_in_the_reference():
     assert labels[0] == 1.0 and labels[2] == 0.0 and 0.0 < labels[1] < 1.0
     assert soft_labels(sentences, reference, power=1.0)[1] ** 2 == pytest.approx(labels[1])  # squared by default
     assert soft_labels([tokens("Nothing in common here.")], reference) == [0.0]  # no division by zero
+
+
+def test_fold_figures_give_each_folds_mean_and_the_standard_error_over_folds():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from summarize_cv import fold_figures
+
+    means, se = fold_figures([1.0, 1.0, 3.0, 5.0], [0, 0, 1, 1], 2)
+    assert means == [1.0, 4.0]
+    assert se == pytest.approx(1.5)  # sample deviation of (1, 4) is 2.12, over the root of two folds

@@ -95,8 +95,13 @@ def strip_residue(text: str) -> str:
 _GLUED = re.compile(r"(?<=[a-zß-öø-ÿ0-9)\]»”%])[.!?]+(?=[\"»”]?[«“\"]?[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|['’]\w))")
 
 
-# A video's credit left between its title and the next sentence: "... l'école ?par BFMTVDéjà en vue ..."
-_CREDIT = re.compile(r"(?<=[?!.»\"”])par (?:[A-ZÀ-Þ0-9][\w'’-]*?(?: [A-ZÀ-Þ0-9][\w'’-]*?){0,2})(?=[A-ZÀ-Þ][a-zß-ÿ])")
+# A video's credit left between its title and the next sentence: "... l'école ?par BFMTVDéjà en vue ...",
+# or glued to a title that has no end mark: "... répond Marlène Schiappapar Europe 1Jeudi ...", "... - 23/01par
+# RMCSi ..."; there the name must end in a capital or a figure (a channel's name), so that a word that
+# happens to end in "par" is not cut.
+_CREDIT = re.compile(r"(?<=[?!.»\"”])par (?:[A-ZÀ-Þ0-9][\w'’-]*?(?: [A-ZÀ-Þ0-9][\w'’-]*?){0,2})(?=[A-ZÀ-Þ][a-zß-ÿ])"
+                     r"|(?<=[a-zß-öø-ÿ0-9])par (?:[A-ZÀ-Þ0-9][\w'’-]*? ){0,2}(?:[A-ZÀ-Þ0-9][\w'’-]*?)?[A-ZÀ-Þ0-9]"
+                     r"(?=[A-ZÀ-Þ][a-zß-ÿ])")
 
 
 def glued_parts(paragraph: str) -> list[str]:
