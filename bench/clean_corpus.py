@@ -255,6 +255,24 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60]
 
 
+def empty_splits(out: Path) -> None:
+    """OUT/{dev,test}/{text,html}/, made and emptied: a build writes the whole corpus anew."""
+    for split in ("dev", "test"):
+        for fmt in ("text", "html"):
+            folder = out / split / fmt
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.iterdir():
+                old.unlink()
+
+
+def write_page(split_dir: Path, name: str, dump: str, html: str, gold: dict) -> None:
+    """One page as the corpus holds it: its text dump and its HTML, each beside the gold."""
+    for fmt, body, ext in (("text", dump, ".txt"), ("html", html, ".html")):
+        folder = split_dir / fmt
+        (folder / f"{name}{ext}").write_text(body, encoding="utf-8")
+        (folder / f"{name}.gold.json").write_text(json.dumps(gold, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 def build(mirrors: Path, out: Path) -> Counter:
     pages: list[Page] = []
     for source, spec in SOURCES.items():
@@ -272,12 +290,7 @@ def build(mirrors: Path, out: Path) -> Counter:
             pages += from_newspaper(mirror, spec["commit"], spec["path"], source)
     seen: set[str] = set()
     counts: Counter = Counter()
-    for split in ("dev", "test"):
-        for fmt in ("text", "html"):
-            folder = out / split / fmt
-            folder.mkdir(parents=True, exist_ok=True)
-            for old in folder.iterdir():
-                old.unlink()
+    empty_splits(out)
     for page in pages:
         digest = hashlib.sha256(page.html.encode("utf-8", errors="replace")).hexdigest()
         gold_text = "\n".join(page.paragraphs)
@@ -301,10 +314,7 @@ def build(mirrors: Path, out: Path) -> Counter:
         name = slug(f"{language}-{page.source}-{page.name}")
         gold = {"language": language, "title": page.title, "paragraphs": page.paragraphs, "site": page.site,
                 "source": SOURCES[page.source]["repo"]}
-        for fmt, body, ext in (("text", dump, ".txt"), ("html", page.html, ".html")):
-            folder = out / split / fmt
-            (folder / f"{name}{ext}").write_text(body, encoding="utf-8")
-            (folder / f"{name}.gold.json").write_text(json.dumps(gold, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_page(out / split, name, dump, page.html, gold)
         counts[f"{split} pages"] += 1
         counts[f"{split} lang={language}"] += 1
     return counts

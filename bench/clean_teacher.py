@@ -60,6 +60,7 @@ from clean_corpus import (  # noqa: E402
     MIN_GOLD_FOUND,
     MIN_GOLD_TOKENS,
     decode,
+    empty_splits,
     gold_found,
     html_title,
     language_of,
@@ -70,6 +71,7 @@ from clean_corpus import (  # noqa: E402
     split_of,
     token_count,
     tokens,
+    write_page,
 )
 from clean_corpus import (
     DEFAULT_OUT as GOLD_CORPUS,
@@ -501,12 +503,7 @@ def build(mirrors: Path, out: Path, corpus: Path) -> Counter:
     label = teacher_label()
     known, known_texts = gold_pages(corpus)
     kept_texts: dict[str, list[str]] = defaultdict(list)
-    for split in ("dev", "test"):
-        for fmt in ("text", "html"):
-            folder = out / split / fmt
-            folder.mkdir(parents=True, exist_ok=True)
-            for old in folder.iterdir():
-                old.unlink()
+    empty_splits(out)
     seen: set[str] = set()
     used: set[str] = set()
     counts: Counter = Counter()
@@ -563,10 +560,7 @@ def build(mirrors: Path, out: Path, corpus: Path) -> Counter:
         gold = {"language": language, "title": page.title, "paragraphs": paragraphs, "site": page.site,
                 "source": SOURCES[page.source]["repo"], "labels": label,
                 "checked_start": bool(page.expected_start)}
-        for fmt, body, ext in (("text", dump, ".txt"), ("html", page.html, ".html")):
-            folder = out / split / fmt
-            (folder / f"{name}{ext}").write_text(body, encoding="utf-8")
-            (folder / f"{name}.gold.json").write_text(json.dumps(gold, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_page(out / split, name, dump, page.html, gold)
         kept_texts[page.site].append(teacher)
         counts[f"{split} pages"] += 1
         counts[f"{split} lang={language}"] += 1
