@@ -221,27 +221,19 @@ def main() -> None:
     if found:
         print(f"{len(found)} pages from {', '.join(str(f) for f in folders)}")
         print_table(evaluate(found, args.pages), "own pages")
-    if args.external:
+    for root, label, builder, note in ((args.external, "external", "bench/clean_corpus.py", ""),
+                                       (args.teacher, "TEACHER-labelled", "bench/clean_teacher.py build", "; not gold")):
+        if not root:
+            continue
         for split in args.splits.split(","):
             for fmt in ("text", "html"):
-                folder = args.external / split / fmt
-                external = pages([folder]) if folder.is_dir() else []
-                if not external:
-                    print(f"\n(no pages in {folder}: build them with bench/clean_corpus.py)")
+                folder = root / split / fmt
+                found_here = pages([folder]) if folder.is_dir() else []
+                if not found_here:
+                    print(f"\n(no pages in {folder}: build them with {builder})")
                     continue
-                print_table(evaluate(external, args.pages), f"external {split} {fmt} ({len(external)} pages, {folder})",
-                            languages=fmt == "text")
-    if args.teacher:
-        for split in args.splits.split(","):
-            for fmt in ("text", "html"):
-                folder = args.teacher / split / fmt
-                labelled = pages([folder]) if folder.is_dir() else []
-                if not labelled:
-                    print(f"\n(no pages in {folder}: build them with bench/clean_teacher.py build)")
-                    continue
-                print_table(evaluate(labelled, args.pages),
-                            f"TEACHER-labelled {split} {fmt} ({len(labelled)} pages, {folder}; not gold)",
-                            languages=fmt == "text")
+                print_table(evaluate(found_here, args.pages),
+                            f"{label} {split} {fmt} ({len(found_here)} pages, {folder}{note})", languages=fmt == "text")
     if args.dumps:
         tools = sorted(d.name for d in args.dumps.iterdir() if d.is_dir()) if args.dumps.is_dir() else []
         if not tools:
