@@ -893,3 +893,20 @@ def test_markdown_lines_keep_their_places():
     # a link's title on the next line: its line break stays, so lines keep their places
     page = "* [Home](/)\n* [News](/news/)\n# Title\n\nSee [the report](https://x.org/r\n\"The report\") today."
     assert plain_lines(page)[-2:] == ["See the report today.", ""]
+
+
+def test_chinese_and_japanese_widgets_meet_their_cues():
+    """Cue phrases in scripts without spaces open a line, or sit in it, with no word boundary."""
+    from pipeline.stages.clean.cues import cue_patterns
+
+    body = ("多位外国专家在接受采访时表示，两国加强合作、实现共赢符合国际社会的共同利益，"
+            "双方应当通过对话解决分歧，并在气候变化和公共卫生等领域继续开展务实合作。")
+    decision = classify(["首页", "国际新闻", "外国专家：两国合作共赢符合国际社会利益", body, body,
+                         "分享到微信", "相关新闻", "京ICP备12345678号-1", "京公网安备11010502000000号"])
+    reasons = {b.text: b.reason for b in decision.blocks}
+    assert reasons[body] is None
+    assert reasons["分享到微信"] == "share" and reasons["相关新闻"] == "recommendations"
+    assert reasons["京ICP备12345678号-1"] and reasons["京公网安备11010502000000号"]
+    patterns = cue_patterns()
+    assert patterns["recommendations"].match("関連記事") and patterns["share"].match("ツイート")
+    assert patterns["legal"].search("記事・写真の無断転載を禁じます")

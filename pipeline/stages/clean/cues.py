@@ -33,6 +33,9 @@ def _cue_files() -> list[dict[str, list[str]]]:
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Scripts written without spaces have no word boundaries: a cue's literal in them opens a line
+# (or sits in a block) as a prefix or substring, never as a whole word.
+_UNSPACED_LITERAL = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _LEADING_LITERAL = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[^\w\s\\()\[\]|.*+?{}^$]")
 
 
@@ -184,10 +187,10 @@ def _gated(pattern: str) -> GatedPattern:
                 if literals is None:
                     return GatedPattern(compiled, always=True)
                 for literal, whole in literals:
-                    (words if whole else substrings).add(literal)
+                    (words if whole and not _UNSPACED_LITERAL.search(literal) else substrings).add(literal)
                 continue
             word, whole = required
-            (words if whole else substrings).add(word)
+            (words if whole and not _UNSPACED_LITERAL.search(word) else substrings).add(word)
     return GatedPattern(compiled, frozenset(words), tuple(sorted(substrings)))
 
 
@@ -264,7 +267,7 @@ def _line_cue_openers() -> tuple[frozenset[str], tuple[str, ...]]:
         for pattern in patterns:
             if pattern.startswith("^"):
                 for literal, whole in _line_openers(pattern[1:]) or ():
-                    (words if whole else prefixes).add(literal)
+                    (words if whole and not _UNSPACED_LITERAL.search(literal) else prefixes).add(literal)
     return frozenset(words), tuple(sorted(prefixes))
 
 
