@@ -11,6 +11,7 @@ from importlib import resources
 
 from pipeline.stages.clean.firstchar import FirstCharAlternation
 from pipeline.stages.clean.lazyre import LazyPattern
+from pipeline.stages.clean.signals import UNSPACED_LETTER
 
 # The order in which reasons are tried: the first whose cue matches names the block.
 REASONS = ("cookie_consent", "subscription", "newsletter", "editorial_note", "legal", "footer", "seo_faq",
@@ -35,7 +36,7 @@ def _cue_files() -> list[dict[str, list[str]]]:
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Scripts written without spaces have no word boundaries: a cue's literal in them opens a line
 # (or sits in a block) as a prefix or substring, never as a whole word.
-_UNSPACED_LITERAL = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_UNSPACED_LITERAL = UNSPACED_LETTER
 _LEADING_LITERAL = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[^\w\s\\()\[\]|.*+?{}^$]")
 
 

@@ -19,7 +19,7 @@ _TERMINAL = re.compile(r"[.!?…;。！？｡।॥؟۔။][\"”»’')\]」』
 _QUESTION = re.compile(r"[?¿？؟]\s*$")
 # Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, Japanese kana, CJK
 # (Korean puts spaces between words).
-_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_UNSPACED = UNSPACED_LETTER = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 # Thai, Lao and Khmer end a sentence with a space, not a mark: a long run of such text is prose.
 _UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
 UNPUNCTUATED_SENTENCE_CHARS = 40
