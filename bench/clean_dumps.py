@@ -60,24 +60,32 @@ def _parse(html: str):
     return lxml_html.fromstring(html.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
 
 
+# What no reader sees; with `hidden`, also what the page hides and its controls.
+_UNSEEN = "//script|//style|//noscript|//template|//head|//svg"
+_HIDDEN = "|//iframe|//input|//button|//*[@hidden]|//*[@aria-hidden='true']"
+
+
+def _seen_tree(html: str, hidden: bool):
+    """The page's tree without what no reader sees (and, with `hidden`, what the page hides)."""
+    tree = _parse(html)
+    dropped = tree.xpath(_UNSEEN + (_HIDDEN if hidden else ""))
+    if hidden:
+        dropped += [e for e in tree.xpath("//*[@style]") if _HIDDEN_STYLE.search(e.get("style"))]
+    for element in dropped:
+        if element.getparent() is not None:
+            element.drop_tree()
+    return tree
+
+
 def browser_copy(html: str) -> str:
     """The text a browser copies when a reader selects the whole page (an approximation of
     innerText without CSS): white space collapsed, each block element on a line of its own, a
     blank line around paragraphs and headings, table cells apart by a tab, inline links glued to
     their neighbours as they are displayed, and what the page hides left out."""
-
     try:
-        tree = _parse(html)
+        tree = _seen_tree(html, hidden=True)
     except (ValueError, TypeError):
         return ""
-    for element in tree.xpath("//script|//style|//noscript|//template|//head|//svg|//iframe|//input|//button"
-                              "|//*[@hidden]|//*[@aria-hidden='true']|//*[@style]"):
-        if element.tag in ("input", "button") or element.get("hidden") is not None \
-                or element.get("aria-hidden") == "true" or not isinstance(element.tag, str) \
-                or element.tag in ("script", "style", "noscript", "template", "head", "svg", "iframe") \
-                or _HIDDEN_STYLE.search(element.get("style") or ""):
-            if element.getparent() is not None:
-                element.drop_tree()
     parts: list[str] = []
 
     def walk(node) -> None:
@@ -110,11 +118,7 @@ def markdown_copy(html: str) -> str:
     from markdownify import markdownify
 
     try:
-        tree = _parse(html)
-        for element in tree.xpath("//script|//style|//noscript|//template|//head|//svg"):
-            if element.getparent() is not None:
-                element.drop_tree()
-        html = etree.tostring(tree, encoding="unicode")
+        html = etree.tostring(_seen_tree(html, hidden=False), encoding="unicode")
     except (ValueError, TypeError):
         pass
     return re.sub(r"\n{3,}", "\n\n", markdownify(html, heading_style="ATX", strip=["img"]))
