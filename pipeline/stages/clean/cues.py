@@ -34,9 +34,8 @@ def _cue_files() -> list[dict[str, list[str]]]:
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-# Scripts written without spaces have no word boundaries: a cue's literal in them opens a line
-# (or sits in a block) as a prefix or substring, never as a whole word.
-_UNSPACED_LITERAL = UNSPACED_LETTER
+# (scripts written without spaces have no word boundaries: a cue's literal in them opens a line,
+# or sits in a block, as a prefix or substring, never as a whole word: UNSPACED_LETTER below)
 _LEADING_LITERAL = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|[^\w\s\\()\[\]|.*+?{}^$]")
 
 
@@ -188,10 +187,10 @@ def _gated(pattern: str) -> GatedPattern:
                 if literals is None:
                     return GatedPattern(compiled, always=True)
                 for literal, whole in literals:
-                    (words if whole and not _UNSPACED_LITERAL.search(literal) else substrings).add(literal)
+                    (words if whole and not UNSPACED_LETTER.search(literal) else substrings).add(literal)
                 continue
             word, whole = required
-            (words if whole and not _UNSPACED_LITERAL.search(word) else substrings).add(word)
+            (words if whole and not UNSPACED_LETTER.search(word) else substrings).add(word)
     return GatedPattern(compiled, frozenset(words), tuple(sorted(substrings)))
 
 
@@ -268,7 +267,7 @@ def _line_cue_openers() -> tuple[frozenset[str], tuple[str, ...]]:
         for pattern in patterns:
             if pattern.startswith("^"):
                 for literal, whole in _line_openers(pattern[1:]) or ():
-                    (words if whole and not _UNSPACED_LITERAL.search(literal) else prefixes).add(literal)
+                    (words if whole and not UNSPACED_LETTER.search(literal) else prefixes).add(literal)
     return frozenset(words), tuple(sorted(prefixes))
 
 

@@ -49,11 +49,15 @@ def is_markdown(text: str) -> bool:
 
 def plain_line(line: str) -> str:
     """One Markdown line as a reader sees it."""
+    if "](" in line:
+        line = _LINK.sub(r"\1", _IMAGE.sub("", line))
+    return _plain_marks(line)
+
+
+def _plain_marks(line: str) -> str:
+    """A line whose links and images are already rewritten, without its other marks."""
     if _RULE.match(line) or _TABLE_RULE.match(line):
         return ""
-    if "](" in line:
-        line = _IMAGE.sub("", line)
-        line = _LINK.sub(r"\1", line)
     if line.lstrip().startswith("#"):
         heading = _HEADING_LINE.match(line)
         if heading:
@@ -84,14 +88,11 @@ def plain_lines(text: str) -> list[str]:
         text = _IMAGE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
         # (a link's line breaks all stay, those of its title too, so that lines keep their places)
         text = _LINK.sub(lambda m: m.group(1) + "\n" * (m.group(0).count("\n") - m.group(1).count("\n")), text)
-    lines = text.split("\n")
-    if len(lines) != len(raw_lines):  # cannot happen; if it did, lines would lose their places
-        lines = raw_lines
     out: list[str] = []
     open_paragraph = -1  # the index in `out` of the paragraph line a continuation may join
-    for raw, line in zip(raw_lines, lines, strict=True):
+    for raw, line in zip(raw_lines, text.split("\n"), strict=True):
         structural = _STRUCTURE.match(raw)
-        line = plain_line(line)
+        line = _plain_marks(line)
         stripped = line.strip()
         if not stripped:
             out.append(line)
