@@ -223,6 +223,7 @@ def check(model: dict, booster, dev: list[dict]) -> None:
 
 
 def main() -> None:
+    global TEACHER_WEIGHT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=EXTERNAL)
     parser.add_argument("--cv-only", action="store_true", help="report cross-validation, write no model")
@@ -245,7 +246,7 @@ def main() -> None:
                         help="weight of a teacher-labelled page against a gold-labelled one")
     args = parser.parse_args()
     PARAMS["num_leaves"] = args.leaves
-    globals()["TEACHER_WEIGHT"] = args.teacher_weight
+    TEACHER_WEIGHT = args.teacher_weight
     if args.html and not args.cv_only:
         sys.exit("--html only measures (--cv-only): on the project's own pages it brings furniture back")
     dev = page_rows_html(args.corpus, "dev") if args.html else page_rows(args.corpus, "dev")
