@@ -6,7 +6,7 @@ is the engine's business (pipeline/engines/); what a stage reads when its predec
 not part of the run is the stage's (its `take`).
 
 A document-stage is skipped when its key (content hash + the configuration the chain of
-stages depends on + code version) is unchanged and its record is on disk. The single-stage
+stages depends on, its data files' digest among it + code version) is unchanged and its record is on disk. The single-stage
 commands read the consumed stage's records from OUT instead, and always rerun.
 """
 

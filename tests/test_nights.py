@@ -136,3 +136,39 @@ def test_models_list_exits_3_and_names_the_cache_when_models_are_missing(tmp_pat
     result = run_cli("models", "list", "--config", str(config))
     assert result.exit_code == 3
     assert str(tmp_path / "hf") in result.stdout and "missing" in result.stdout
+
+
+def test_a_changed_model_or_cue_list_redoes_the_records_of_the_stages_that_read_it(tmp_path, monkeypatch):
+    import pipeline.resources
+
+    out = tmp_path / "out"
+    args = ["run", str(SAMPLES / "en-wire-story.txt"), "--out", str(out), "--stages", "clean,detect", "--workers", "1"]
+    assert run_cli(*args).exit_code == 0
+    assert run_cli(*args).exit_code == 0
+    skipped = {"clean": {"skipped": 1}, "detect": {"skipped": 1}}
+    assert status_json(out)["runs"][0]["counts"]["stages"] == skipped, "nothing changed: nothing is redone"
+    real = pipeline.resources.digest
+    # the same package version, another block model (clean reads pipeline/resources/clean)
+    monkeypatch.setattr(pipeline.resources, "digest", lambda *folders: real(*folders) + ("x" if "clean" in folders else ""))
+    assert run_cli(*args).exit_code == 0
+    assert status_json(out)["runs"][0]["counts"]["stages"] == {"clean": {"ok": 1}, "detect": {"ok": 1}}
+
+
+def test_the_resource_digest_follows_every_file_name_and_byte(tmp_path):
+    from pipeline.resources import tree_digest
+
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "one.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "a" / "deep" / "two.txt").write_text("x\n", encoding="utf-8")
+    (tmp_path / "b" / "three.txt").write_text("y\n", encoding="utf-8")
+    first = tree_digest(tmp_path, ("a", "b"))
+    assert tree_digest(tmp_path, ("b", "a")) == first  # the folders' order does not matter
+    assert tree_digest(tmp_path, ("a",)) != first
+    (tmp_path / "a" / "deep" / "two.txt").write_text("x \n", encoding="utf-8")
+    second = tree_digest(tmp_path, ("a", "b"))
+    assert second != first
+    (tmp_path / "a" / "deep" / "two.txt").rename(tmp_path / "a" / "deep" / "renamed.txt")
+    assert tree_digest(tmp_path, ("a", "b")) not in (first, second)
+    (tmp_path / "b" / "four.txt").write_text("", encoding="utf-8")
+    assert len({first, second, tree_digest(tmp_path, ("a", "b"))}) == 3

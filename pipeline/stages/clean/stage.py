@@ -51,8 +51,12 @@ class CleanStage(Stage):
 
     @classmethod
     def settings(cls, context: StageContext) -> dict:
-        # explained records differ from plain ones; the declared language is recorded
-        return {"explain": context.explain, "declared_language": context.declared_language}
+        from pipeline.resources import digest
+
+        # explained records differ from plain ones; the declared language is recorded; the
+        # cue lists, stoplists, block model and letter tables decide what is read and removed
+        return {"explain": context.explain, "declared_language": context.declared_language,
+                "resources": digest("clean", "cues", "stopwords", "langid")}
 
     @classmethod
     def failed(cls, item: Document, code: str, message: str) -> CleanRecord:

@@ -86,7 +86,9 @@ class DetectStage(Stage):
 
     @classmethod
     def settings(cls, context: StageContext) -> dict:
-        return {"declared_language": context.declared_language}
+        from pipeline.resources import digest
+
+        return {"declared_language": context.declared_language, "resources": digest("langid", "stopwords")}
 
     def preload(self) -> None:
         """Load fastText's model now (the local engine calls it before forking, so its workers share it)."""

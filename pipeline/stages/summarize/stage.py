@@ -291,6 +291,12 @@ class SummarizeStage(Stage):
         return CPU if config.summarize.method == "extractive" or config.summarize.model is None else MODEL
 
     @classmethod
+    def settings(cls, context: StageContext) -> dict:
+        from pipeline.resources import digest
+
+        return {"resources": digest("summarize", "stopwords")}  # the sentence scorer, its cue lists
+
+    @classmethod
     def environment(cls, context: StageContext) -> str | None:
         config = context.config.summarize
         if config.method == "extractive" or config.model is None:

@@ -241,6 +241,12 @@ class TranslateStage(Stage):
         return MODEL
 
     @classmethod
+    def settings(cls, context: StageContext) -> dict:
+        from pipeline.resources import digest
+
+        return {"resources": digest("translate")}  # where long sentences are cut, which checks run
+
+    @classmethod
     def environment(cls, context: StageContext) -> str:
         from pipeline.models.store import presence
 
