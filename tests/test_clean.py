@@ -473,6 +473,30 @@ def test_japanese_page_keeps_its_sentences_and_drops_the_menu(tmp_path):
     assert record.text.split("\n\n") == [line for line in JAPANESE_PAGE.split("\n") if line.endswith("。")]
 
 
+# A government notice in Chinese: its one paragraph ends on a figure, not on 。, so sentence
+# marks alone call it furniture; its function characters (的 在 和 了 …) say it is prose.
+CHINESE_NOTICE = """首页 | 政务公开 | 政策文件 | 互动交流 | 网站地图
+当前位置：首页 > 统计数据 > 月度分析
+全市一季度工业生产保持平稳增长
+发布日期：2025-04-18 信息来源：市统计局
+一季度，全市规模以上工业增加值同比增长6.1%，比去年全年提高了0.8个百分点。其中制造业增长6.5%，高技术制造业增长9.2%，对全市工业增长的贡献率达到41%。从产品看，新能源汽车、工业机器人和集成电路的产量分别增长了28%、19%和15%，而传统建材的产量则有所下降，水泥产量同比减少4.3%
+打印 关闭
+版权所有：市人民政府办公厅 备案号：京ICP备12345678号"""
+
+
+def test_a_chinese_paragraph_without_a_final_full_stop_is_the_article(tmp_path):
+    record = clean_text(CHINESE_NOTICE, tmp_path)
+    assert record.status == "ok"
+    assert record.text.startswith("一季度，全市规模以上工业增加值") and record.text.endswith("水泥产量同比减少4.3%")
+    assert "首页" not in record.text and "备案号" not in record.text and "打印" not in record.text
+    assert record.report["language_guess"] == "zh"  # counted by its characters: the page has a stoplist
+    assert {"text": "发布日期：2025-04-18 信息来源：市统计局", "reason": "dateline"} in record.removed
+
+
+def test_a_japanese_page_is_measured_by_its_particles(tmp_path):
+    assert clean_text(JAPANESE_PAGE, tmp_path).report["language_guess"] == "ja"
+
+
 # -- shapes of real pages: a comment thread without a heading cue, teasers, prev/next, author box
 
 BLOG_BODY = [

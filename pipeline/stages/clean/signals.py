@@ -90,6 +90,15 @@ def stopword_profile(tokens: list[str], extended: bool = False) -> dict[str, int
     return profile
 
 
+def profile_tokens(norm: str) -> list[str]:
+    """The tokens a stopword profile counts: the words, and in a script written without spaces
+    (where a "word" is a whole clause) each of its characters as well."""
+    tokens = norm.split()
+    if norm.isascii() or not _UNSPACED.search(norm):
+        return tokens
+    return tokens + _UNSPACED.findall(norm)
+
+
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
     """The language with most stopword hits (the first of equals) and its lead over the next
     one (hits ratio)."""
