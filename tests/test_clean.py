@@ -497,6 +497,16 @@ def test_a_japanese_page_is_measured_by_its_particles(tmp_path):
     assert clean_text(JAPANESE_PAGE, tmp_path).report["language_guess"] == "ja"
 
 
+def test_a_subheading_of_kanji_alone_is_no_foreign_line_on_a_japanese_page(tmp_path):
+    # Chinese function characters outnumber the particles in a line of kanji: it is still Japanese
+    lines = JAPANESE_PAGE.split("\n")
+    subheading = "中央図書館 夜間開館 試験実施 利用者数 調査 開始"
+    page = "\n".join([*lines[:7], subheading, *lines[7:]])
+    record = clean_text(page, tmp_path)
+    assert record.report["language_guess"] == "ja"
+    assert subheading in record.text.split("\n\n")
+
+
 # -- shapes of real pages: a comment thread without a heading cue, teasers, prev/next, author box
 
 BLOG_BODY = [

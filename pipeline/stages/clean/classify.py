@@ -153,6 +153,8 @@ def _is_foreign(block: Block, language: str | None) -> bool:
     """A short block whose stopwords point clearly to another language than the article's."""
     if not language or block.language in (None, language) or block.chars > TEASER_MAX_CHARS:
         return False
+    if language == "ja" and block.language == "zh":
+        return False  # Japanese is written with Chinese characters too: a line of kanji is no other language
     return block.n_words >= 5 and block.best_language_hits >= sig.FOREIGN_RATIO * max(1, block.own_language_hits)
 
 
