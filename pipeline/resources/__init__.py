@@ -18,14 +18,15 @@ def digest(*folders: str) -> str:
 def tree_digest(root, folders) -> str:
     """The digest of the named folders under `root` (a path or an importlib resource)."""
     found = hashlib.sha256()
-    pending = [(folder, root.joinpath(folder)) for folder in sorted(folders)]
-    while pending:
-        name, entry = pending.pop(0)
+
+    def add(name: str, entry) -> None:
         if entry.is_dir():
-            pending[:0] = sorted(((f"{name}/{child.name}", child) for child in entry.iterdir()
-                                  if child.name != "__pycache__"), key=lambda pair: pair[0])
-        elif entry.is_file():
-            found.update(name.encode() + b"\0" + entry.read_bytes() + b"\0")
+            for child in sorted(entry.iterdir(), key=lambda child: child.name):
+                if child.name != "__pycache__":
+                    add(f"{name}/{child.name}", child)
         else:
-            found.update(name.encode() + b"\0missing\0")
+            found.update(name.encode() + b"\0" + (entry.read_bytes() if entry.is_file() else b"missing") + b"\0")
+
+    for folder in sorted(folders):
+        add(folder, root.joinpath(folder))
     return found.hexdigest()[:16]

@@ -35,7 +35,8 @@ WRAP_OVER = 0.03  # lines may pass the width (a long URL cannot be broken), this
 _WIDE = re.compile(r"[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
                    r"\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
 # Letters and punctuation of scripts written without spaces: a line break between two of them
-# joins with none.
+# joins with none. (Not signals.UNSPACED_LETTER: a terminal breaks CJK punctuation and full-width
+# forms as it breaks letters, and those are no letters to count.)
 _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 # A line that opens a list item or a heading of its own: never the rest of the line before.
 _ITEM_START = re.compile(r"\s*(?:[*+•·▪‣◦>#|-]|\d{1,3}[.)]|\(\w{1,3}\)|\[\w{0,12}\])(?:\s|$)")

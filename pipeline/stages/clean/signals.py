@@ -90,13 +90,18 @@ def stopword_profile(tokens: list[str], extended: bool = False) -> dict[str, int
     return profile
 
 
+# The scripts whose stoplists are characters (Chinese and Japanese: Han and kana); Thai,
+# Myanmar and Khmer have none, so their characters are not looked up one by one.
+_LISTED_BY_CHARACTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
 def profile_tokens(norm: str) -> list[str]:
-    """The tokens a stopword profile counts: the words, and in a script written without spaces
-    (where a "word" is a whole clause) each of its characters as well."""
+    """The tokens a stopword profile counts: the words, and in Chinese and Japanese (where a
+    "word" is a whole clause) each of their characters as well."""
     tokens = norm.split()
-    if norm.isascii() or not _UNSPACED.search(norm):
+    if norm.isascii() or not _LISTED_BY_CHARACTER.search(norm):
         return tokens
-    return tokens + _UNSPACED.findall(norm)
+    return tokens + _LISTED_BY_CHARACTER.findall(norm)
 
 
 def guess_language(profile: Mapping[str, int]) -> tuple[str | None, float]:
