@@ -18,6 +18,8 @@ Methods:
     python bench/clean_eval.py --external                 # + the real-page corpus, dev and test
     python bench/clean_eval.py --external --teacher       # + the teacher-labelled pages, apart
     python bench/clean_eval.py --dumps                    # the corpus's pages as w3m, lynx, a browser dump them
+    python bench/clean_eval.py --sites                    # 40 pages a site: each page alone, then as one run
+    python bench/clean_eval.py --external --as-run        # each folder cleaned as one run (site templates)
 
 `--external [DIR]` adds the corpus bench/clean_corpus.py builds (default
 ~/.cache/newsum/clean-corpus): its dev and test splits, text dumps and HTML, each reported
@@ -32,6 +34,12 @@ figures, and trafilatura's own row on them measures nothing (it is the teacher).
 `--dumps [DIR]` adds the corpus's pages as other tools dump them (bench/clean_dumps.py, default
 ~/.cache/newsum/clean-dumps: w3m and lynx wrap paragraphs at the screen's width; a browser's
 copy glues links and has no bullets), with the corpus's gold, one table per tool and split.
+
+`--sites [DIR]` adds the corpus of many pages per site (bench/clean_sites.py, default
+~/.cache/newsum/clean-sites), each split scored twice: every page cleaned on its own, and the
+split's pages cleaned as one run, as `newsum run` does a folder: lines that recur on pages of
+other stories go as site templates (pipeline/stages/clean/templates.py). `--as-run` does the
+same for every other folder: its text pages surveyed together before they are cleaned.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ _UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\u
 EXTERNAL = Path.home() / ".cache" / "newsum" / "clean-corpus"
 TEACHER = Path.home() / ".cache" / "newsum" / "clean-corpus-teacher"
 DUMPS = Path.home() / ".cache" / "newsum" / "clean-dumps"
+SITES = Path.home() / ".cache" / "newsum" / "clean-sites"
 _C4_TERMINAL = re.compile(r"[.!?\"”»]\s*$")
 _C4_POLICY = re.compile(r"javascript|terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies",
                         re.IGNORECASE)
@@ -110,11 +119,21 @@ def trafilatura_alone(path: Path, source) -> str | None:
 
 
 _stage = CleanStage(StageContext(Config()))
+# Per page path: its site-template lines, when its folder is cleaned as one run.
+_evidence: dict[str, frozenset[str]] = {}
 
 
 def newsum(path: Path, source) -> str:
-    record = _stage.clean(path.stem, str(path), source)
+    record = _stage.clean(path.stem, str(path), source, _evidence.get(str(path), frozenset()))
     return record.text
+
+
+def as_one_run(found: list[tuple[Path, dict]]) -> None:
+    """Survey the pages together, as `newsum run` does the documents of a run (nothing remembered)."""
+    documents = [Document(page.stem, page, "text") for page, _ in found if page.suffix == ".txt"]
+    survey = CleanStage.survey(documents, _stage.context, {})
+    _evidence.clear()
+    _evidence.update({name: frozenset(lines) for name, lines in survey.evidence.items()})
 
 
 METHODS = {"keep-all": keep_all, "c4-lines": c4_lines, "trafilatura": trafilatura_alone, "newsum": newsum}
@@ -205,11 +224,15 @@ def main() -> None:
                         help="also the teacher-labelled pages of bench/clean_teacher.py, as their own group")
     parser.add_argument("--dumps", nargs="?", const=DUMPS, type=Path,
                         help="also the corpus's pages as other tools dump them (bench/clean_dumps.py)")
+    parser.add_argument("--sites", nargs="?", const=SITES, type=Path,
+                        help="also the corpus of many pages per site (bench/clean_sites.py): alone and as one run")
+    parser.add_argument("--as-run", action="store_true",
+                        help="clean each folder's text pages as one run (site templates across them)")
     parser.add_argument("--splits", default="dev,test", help="with --external/--teacher/--dumps: which splits (dev,test)")
     args = parser.parse_args()
     folders = args.data or [p for p in (ROOT / "bench/data/clean", ROOT / "bench/data/clean-dev") if p.is_dir()]
     found = pages(folders)
-    if not found and not args.external and not args.teacher and not args.dumps:
+    if not found and not args.external and not args.teacher and not args.dumps and not args.sites:
         sys.exit("no pages with gold found; pass --data FOLDER")
     if args.show:
         extra = [root / s / f for root in (args.external, args.teacher) if root
@@ -218,9 +241,27 @@ def main() -> None:
             if page.stem == args.show:
                 show(page, gold)
         return
+    def scored(found_here: list[tuple[Path, dict]], as_run: bool) -> dict:
+        if as_run:
+            as_one_run(found_here)
+        try:
+            return evaluate(found_here, args.pages)
+        finally:
+            _evidence.clear()
+
     if found:
         print(f"{len(found)} pages from {', '.join(str(f) for f in folders)}")
-        print_table(evaluate(found, args.pages), "own pages")
+        print_table(scored(found, args.as_run), "own pages" + (", as one run" if args.as_run else ""))
+    if args.sites:
+        for split in args.splits.split(","):
+            folder = args.sites / split / "text"
+            found_here = pages([folder]) if folder.is_dir() else []
+            if not found_here:
+                print(f"\n(no pages in {folder}: build them with bench/clean_sites.py)")
+                continue
+            for as_run in (False, True):
+                print_table(scored(found_here, as_run), f"sites {split} ({len(found_here)} pages, {folder}), "
+                            + ("as one run" if as_run else "each page alone"), languages=False)
     for root, label, builder, note in ((args.external, "external", "bench/clean_corpus.py", ""),
                                        (args.teacher, "TEACHER-labelled", "bench/clean_teacher.py build", "; not gold")):
         if not root:
@@ -232,8 +273,10 @@ def main() -> None:
                 if not found_here:
                     print(f"\n(no pages in {folder}: build them with {builder})")
                     continue
-                print_table(evaluate(found_here, args.pages),
-                            f"{label} {split} {fmt} ({len(found_here)} pages, {folder}{note})", languages=fmt == "text")
+                as_run = args.as_run and fmt == "text"
+                print_table(scored(found_here, as_run),
+                            f"{label} {split} {fmt} ({len(found_here)} pages, {folder}{note})"
+                            + (", as one run" if as_run else ""), languages=fmt == "text")
     if args.dumps:
         tools = sorted(d.name for d in args.dumps.iterdir() if d.is_dir()) if args.dumps.is_dir() else []
         if not tools:
@@ -243,8 +286,9 @@ def main() -> None:
                 folder = args.dumps / tool / split / "text"
                 dumped = pages([folder]) if folder.is_dir() else []
                 if dumped:
-                    print_table(evaluate(dumped, args.pages),
-                                f"external {split} as {tool} dumps them ({len(dumped)} pages, {folder})", languages=False)
+                    print_table(scored(dumped, args.as_run),
+                                f"external {split} as {tool} dumps them ({len(dumped)} pages, {folder})"
+                                + (", as one run" if args.as_run else ""), languages=False)
 
 
 if __name__ == "__main__":

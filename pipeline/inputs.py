@@ -33,6 +33,9 @@ class Document:
     suffix_format: str  # format by extension: text or html
     full_id: str = ""  # the path relative to its input folder, extension kept: the id when `doc_id` is taken
     clash: str | None = None  # the file that already holds `doc_id`'s records, when this one would take them
+    # What the run's survey found about it among the other documents (the clean stage: the
+    # fingerprints of its site-template lines); part of its key.
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass

@@ -6,8 +6,13 @@ is the engine's business (pipeline/engines/); what a stage reads when its predec
 not part of the run is the stage's (its `take`).
 
 A document-stage is skipped when its key (content hash + the configuration the chain of
-stages depends on, its data files' digest among it + code version) is unchanged and its record is on disk. The single-stage
+stages depends on, its data files' digest among it + code version + what the run's survey
+found about the document) is unchanged and its record is on disk. The single-stage
 commands read the consumed stage's records from OUT instead, and always rerun.
+
+A first stage that `surveys` sees every document of the run before the first window (clean
+finds the lines that recur across the pages of other stories); what it learned is kept in
+the state when the run ends, for the next run.
 """
 
 from __future__ import annotations
@@ -177,6 +182,7 @@ class Runner:
         self._stage_keys = {stage.name: stage.key(context) for stage in self.stages}
         self._environments: dict[str, str | None] = {}
         self._claimed: dict[str, str] = {}  # document id → the input file that has it in this run
+        self._seen: dict[str, int] = {}  # what this run's survey learned, kept when it ends
 
     def environment(self, stage: type[Stage]) -> str | None:
         """The stage's environment fingerprint, looked up once per run and only when asked."""
@@ -184,11 +190,14 @@ class Runner:
             self._environments[stage.name] = stage.environment(self.context)
         return self._environments[stage.name]
 
-    def key(self, stage: type[Stage], content: str | None) -> str:
-        """What a stage's output depends on: the content, the configuration of the chain, the code."""
+    def key(self, stage: type[Stage], content: str | None, evidence: tuple[str, ...] = ()) -> str:
+        """What a stage's output depends on: the content, the configuration of the chain, the code,
+        and what the survey found about the document (nothing found: the key is as without one)."""
         chain = self.stages[: self.stages.index(stage) + 1]
         start = "documents" if chain[0].consumes is None else f"raw>{chain[0].name}"
         parts = [__version__, content or "unreadable", start] + [f"{s.name}:{self._stage_keys[s.name]}" for s in chain]
+        if evidence:
+            parts.append("evidence:" + hashlib.sha256(" ".join(evidence).encode()).hexdigest())
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
     # -- entry points -------------------------------------------------------------------
@@ -198,6 +207,8 @@ class Runner:
         """`newsum run`: documents from the inputs through every requested stage."""
 
         def finish(result: RunResult) -> None:
+            if self.state is not None and self._seen:
+                self.state.remember(self.stages[0].name, self._seen)
             if self.state is not None:
                 result.removed = self.state.unseen_documents(self.run_id)
                 if result.removed and self.options.prune:
@@ -207,7 +218,7 @@ class Runner:
                     result.pruned = True
 
         result = self._drive(documents, command, self._run_batch, finish,
-                             outstanding=lambda: self.state.problems(seen_in_run=self.run_id))
+                             outstanding=lambda: self.state.problems(seen_in_run=self.run_id), prepare=self._survey)
         if discovery is not None:
             result.skipped = discovery.skipped
         return result
@@ -243,7 +254,8 @@ class Runner:
 
     def _drive(self, items: Iterable, command: str, run_batch: Callable[[list, RunResult], None],
                finish: Callable[[RunResult], None] | None = None, *,
-               outstanding: Callable[[], list[dict]] | None = None) -> RunResult:
+               outstanding: Callable[[], list[dict]] | None = None,
+               prepare: Callable[[Iterable], Iterable] | None = None) -> RunResult:
         """Open the state, feed windows of items to `run_batch` until done or stopped, close.
         A run that stops on an error records that error's exit code in the state."""
         result = RunResult(stages=[s.name for s in self.stages])
@@ -251,6 +263,8 @@ class Runner:
         self.state = self.workspace.open_state()
         self.run_id = self.state.start_run(command)
         try:
+            if prepare is not None:
+                items = prepare(items)
             for batch in _batches(items, self.engine.window(self.options.batch_size)):
                 if self.stop_requested:
                     break
@@ -291,6 +305,20 @@ class Runner:
                 self.state.close()
                 self.state = None
 
+    def _survey(self, documents: Iterable[Document]) -> Iterable[Document]:
+        """The run's documents, each with what the first stage's survey found about it (when that
+        stage surveys: then every document is listed before the first window)."""
+        first = self.stages[0]
+        if not (first.surveys and first.consumes is None):
+            return documents
+        documents = list(documents)
+        started = time.perf_counter()
+        found = first.survey(documents, self.context, self.state.remembered(first.name))
+        self._seen = found.seen
+        log.debug("%s surveyed %d documents in %.1f s: evidence on %d, %d items learned", first.name,
+                  len(documents), time.perf_counter() - started, len(found.evidence), len(found.seen))
+        return [replace(doc, evidence=found.evidence.get(str(doc.path), ())) for doc in documents]
+
     def _manual_key(self, record: Record) -> str:
         # A single-stage command always reruns; this key never matches a run's, so the next
         # `newsum run` redoes the stage under its own rules.
@@ -309,7 +337,7 @@ class Runner:
                 size, mtime = -1, -1
             sha = state.known_sha(doc.doc_id, size, mtime) or content_sha256(doc.path)
             rows.append((doc.doc_id, str(doc.path), size, mtime, sha))
-            keys[doc.doc_id] = {s.name: self.key(s, sha) for s in self.stages}
+            keys[doc.doc_id] = {s.name: self.key(s, sha, doc.evidence) for s in self.stages}
             first[doc.doc_id] = len(self.stages)
             for index, stage in enumerate(self.stages):
                 key = keys[doc.doc_id][stage.name]

@@ -24,7 +24,7 @@ import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,20 @@ STATE_MIGRATIONS = [
     # The size and modification time of the record as written: a record replaced or damaged
     # since (or a folder in its place) no longer matches, and is redone.
     "ALTER TABLE doc_stages ADD COLUMN record_stat TEXT",
+    # What a stage's survey learned across the documents of a run (clean: the fingerprints of
+    # site-template lines), kept for later runs: on how many pages it was seen, and when last.
+    """
+    CREATE TABLE evidence (
+        stage TEXT NOT NULL,
+        item TEXT NOT NULL,
+        pages INTEGER NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (stage, item)
+    )
+    """,
 ]
+# Evidence unseen for this many days is forgotten (a site's old template).
+EVIDENCE_DAYS = 120
 
 
 @dataclass(frozen=True)
@@ -257,6 +270,23 @@ class State:
         with self.transaction():
             self.db.executemany("DELETE FROM documents WHERE doc_id = ?", [(d,) for d in doc_ids])
             self.db.executemany("DELETE FROM doc_stages WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+    # -- what surveys learned ----------------------------------------------------------------
+
+    def remembered(self, stage: str) -> dict[str, int]:
+        """What earlier runs' surveys of `stage` learned: item -> the most pages one run saw it on."""
+        return dict(self.db.execute("SELECT item, pages FROM evidence WHERE stage = ?", (stage,)).fetchall())
+
+    def remember(self, stage: str, seen: dict[str, int]) -> None:
+        """Keep what this run's survey learned; forget what no run has seen for EVIDENCE_DAYS."""
+        stamp = now()
+        cutoff = (datetime.now(UTC) - timedelta(days=EVIDENCE_DAYS)).isoformat(timespec="seconds")
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO evidence (stage, item, pages, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(stage, item) DO UPDATE SET pages = max(pages, excluded.pages), last_seen = excluded.last_seen",
+                [(stage, item, pages, stamp) for item, pages in seen.items()])
+            self.db.execute("DELETE FROM evidence WHERE stage = ? AND last_seen < ?", (stage, cutoff))
 
     # -- stages -----------------------------------------------------------------------------
 

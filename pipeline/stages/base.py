@@ -13,6 +13,11 @@ A stage is a class with:
 - `environment(context)`: what outside the configuration its records depend on (the models
   present), so that a document-stage that degraded for a missing model is redone once it is there;
 - `preload()`: what every document needs, loaded before the workers fork (optional);
+- `surveys` and `survey(documents, context, remembered)`: a stage that reads the documents
+  themselves may look at all of a run's documents before any batch. What it finds about each
+  document travels with it (`Document.evidence`) and is part of that document's key; what it
+  learned (`Survey.seen`) the state remembers when the run ends, and hands to the next run's
+  survey as `remembered`;
 - `take(record)`: what it makes of an earlier stage's record when its own predecessor is not
   part of the run (a run may be any ordered subset of the stages);
 - `__call__(batch)`: records in, one record out per input, in order.
@@ -39,6 +44,16 @@ if TYPE_CHECKING:
 CPU, MODEL = "cpu", "model"
 
 
+@dataclass
+class Survey:
+    """What a stage found in the whole run: per document (by its path, as a string), its evidence
+    (sorted strings; a document without any is absent), and what to remember for later runs
+    (item -> the pages it was seen on)."""
+
+    evidence: dict[str, tuple[str, ...]]
+    seen: dict[str, int]
+
+
 @dataclass(frozen=True)
 class StageContext:
     """What a stage is built from: the configuration, the run's choices that change records,
@@ -59,6 +74,9 @@ class Stage:
     # True: each document is computed on its own (timed alone; an error costs that document
     # only). False: the batch is one call (model stages batch across documents).
     per_document: ClassVar[bool] = False
+    # True: `survey` looks at all of a run's documents before any batch (stages that read the
+    # documents themselves only).
+    surveys: ClassVar[bool] = False
 
     def __init__(self, context: StageContext, models: ModelRegistry | None = None):
         self.context = context
@@ -88,6 +106,11 @@ class Stage:
         blob = json.dumps([context.config.section_digest(cls.section), cls.settings(context)], sort_keys=True,
                           default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int]) -> Survey:
+        """What the run's documents, seen together, say about each of them (see `surveys`)."""
+        return Survey({}, {})
 
     # -- inputs and failures ------------------------------------------------------------------
 

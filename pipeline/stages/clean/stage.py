@@ -4,6 +4,8 @@ Plain-text dumps are classified block by block (one block a line; a page with no
 breaks is split into sentences); HTML goes through trafilatura first and its output
 through the same classifier. Every removed block is recorded with a reason; with
 `explain`, the report holds every block's decision and the signals behind it.
+Before any batch, the stage surveys the run's text dumps: a line that also stands on pages
+of other stories is a site-template line, and goes (pipeline/stages/clean/templates.py).
 The machinery lives beside it, in pipeline/stages/clean/.
 """
 
@@ -14,8 +16,8 @@ from collections import Counter
 from pipeline.errors import InputError
 from pipeline.inputs import Document, SourceText, read_document
 from pipeline.records import CleanRecord
-from pipeline.stages.base import Stage, StageContext
-from pipeline.stages.clean import learned
+from pipeline.stages.base import Stage, StageContext, Survey
+from pipeline.stages.clean import learned, templates
 from pipeline.stages.clean.blocks import page_blocks
 from pipeline.stages.clean.classify import Decision, classify
 from pipeline.text import join_paragraphs
@@ -36,6 +38,15 @@ def explain_blocks(decision: Decision) -> list[dict]:
     return rows
 
 
+def text_decision(text: str, explain: bool = False) -> Decision:
+    """A text dump's blocks and what becomes of each, the page on its own: the rules, then the
+    block model's second opinion."""
+    blocks, sentences = page_blocks(text)
+    decision = classify(blocks, sentences=sentences)
+    learned.apply(decision, explain=explain)
+    return decision
+
+
 class CleanStage(Stage):
     """Input documents in, CleanRecords out: the stage that reads the documents themselves."""
 
@@ -44,6 +55,7 @@ class CleanStage(Stage):
     consumes = None
     options = ("workers", "explain", "declared_lang")
     per_document = True
+    surveys = True
 
     def __init__(self, context: StageContext, models=None):
         super().__init__(context, models)
@@ -76,11 +88,30 @@ class CleanStage(Stage):
         signals.stopword_index()
         learned.model()
 
-    def __call__(self, batch: list[Document]) -> list[CleanRecord]:
-        return [self.clean(doc.doc_id, str(doc.path), read_document(doc)) for doc in batch]
+    @classmethod
+    def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int]) -> Survey:
+        """The site-template lines of each text dump, from all of the run's text dumps and the
+        lines earlier runs found. A document that cannot be read is passed over here (it fails
+        in its batch, with its error)."""
+        pages = []
+        for doc in documents:
+            if doc.suffix_format != "text":
+                continue
+            try:
+                source = read_document(doc)
+                if source.format != "text" or source.text.count("\n") + 1 > MAX_LINES:
+                    continue
+                pages.append(templates.page_lines(str(doc.path), text_decision(source.text)))
+            except Exception:  # noqa: BLE001 - it fails in its batch, with its own error and record
+                continue
+        return templates.survey(pages, remembered)
 
-    def clean(self, doc_id: str, path: str, source: SourceText) -> CleanRecord:
-        """One document's text (already read and decoded) to its clean record."""
+    def __call__(self, batch: list[Document]) -> list[CleanRecord]:
+        return [self.clean(doc.doc_id, str(doc.path), read_document(doc), frozenset(doc.evidence)) for doc in batch]
+
+    def clean(self, doc_id: str, path: str, source: SourceText, template_lines: frozenset[str] = frozenset()) -> CleanRecord:
+        """One document's text (already read and decoded) to its clean record. `template_lines`:
+        the fingerprints of its lines that the run's survey found on pages of other stories."""
         record = CleanRecord(doc_id=doc_id, source={
             "path": path, "sha256": source.sha256, "format": source.format,
             "encoding": source.encoding, "encoding_confidence": source.encoding_confidence, "bytes": source.size})
@@ -99,9 +130,8 @@ class CleanStage(Stage):
             lines = source.text.count("\n") + 1
             if lines > MAX_LINES:  # memory grows with the lines: a log or a data file, not a page
                 raise InputError("too_many_lines", f"{lines} lines is over the limit of {MAX_LINES} for one page")
-            blocks, sentences = page_blocks(source.text)
-            decision = classify(blocks, sentences=sentences)
-            learned.apply(decision, explain=self.explain)  # the block model's second opinion
+            decision = text_decision(source.text, self.explain)
+            templates.apply(decision, template_lines)
         kept = [b.text for b in decision.blocks if b.reason is None]
         removed = [b for b in decision.blocks if b.reason and b.reason != "title"]
         record.title = decision.title
