@@ -12,6 +12,10 @@ commit cbb428ce, terms "only for research purpose": the data stays in a git-igno
     fetch github:MSVCode/ir-research-data      (the search tool; a bare git dir under /work/.mirror)
     .venv/bin/python bench/clean_sites.py [--mirrors /work/.mirror] [--out ~/.cache/newsum/clean-sites]
 
+The same dataset's "Chaos" set (360 pages of 2017 from about 240 sites, ten per search query)
+becomes a third part, OUT/chaos/text: one or two pages a site, a held-out set nothing was
+tuned on; its pages from the nine sites above are left out.
+
 Writes OUT/{dev,test}/text/NAME.{txt,gold.json}, NAME = SITE-YEAR-KEYWORD; the gold has
 `site` and `batch` (site and year: pages of one template). The split is by site, with the hash
 bench/clean_corpus.py uses. The gold's first paragraph is the headline when it is short and
@@ -33,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from clean_corpus import (MIN_GOLD_FOUND, decode, gold_found, git_files, git_show, html_title,  # noqa: E402
-                          render, slug, split_of, tokens)
+                          page_site, render, slug, split_of, tokens)
 
 DEFAULT_OUT = Path.home() / ".cache" / "newsum" / "clean-sites"
 SOURCE = {"repo": "MSVCode/ir-research-data", "commit": "cbb428cea48e1392496a6542b610fb422a436b52",
@@ -65,19 +69,25 @@ def build(mirrors: Path, out: Path) -> Counter:
         sys.exit(f"no mirror at {mirror}: fetch github:{SOURCE['repo']} first")
     commit = subprocess_commit(mirror)
     counts: Counter = Counter()
-    for split in ("dev", "test"):
+    for split in ("dev", "test", "chaos"):
         folder = out / split / "text"
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
             old.unlink()
     for path in git_files(mirror, commit, SOURCE["path"]):
         parts = path.split("/")
-        if len(parts) != 4 or not parts[1].startswith("big5-") or parts[2] != "html":
+        if len(parts) != 4 or parts[2] != "html" or not (parts[1].startswith("big5-") or parts[1] == "chaos-all"):
             continue
-        year = "20" + parts[1].split("-")[1]
+        chaos = parts[1] == "chaos-all"
+        year = "2017" if chaos else "20" + parts[1].split("-")[1]
         stem = Path(parts[3]).stem
         html = decode(git_show(mirror, commit, path))
         site = site_of(html)
+        if chaos:
+            if site is not None:  # one of the nine sites of the other parts
+                counts["skipped: chaos page of a site of the other parts"] += 1
+                continue
+            site = page_site(html, stem)
         try:
             gold_raw = decode(git_show(mirror, commit, f"{parts[0]}/{parts[1]}/gold/{stem}.txt"))
         except Exception:  # noqa: BLE001 - a page without its gold is left out
@@ -92,7 +102,7 @@ def build(mirrors: Path, out: Path) -> Counter:
         if gold_found(dump, paragraphs) < MIN_GOLD_FOUND:
             counts["skipped: gold not in the copied text"] += 1
             continue
-        split = split_of(site)
+        split = "chaos" if chaos else split_of(site)
         name = slug(f"{site}-{year}-{stem}")
         gold = {"language": "en", "title": title, "paragraphs": paragraphs, "site": site,
                 "batch": f"{site}-{year}", "source": SOURCE["repo"]}

@@ -4,6 +4,7 @@
     OUT/digest.md, OUT/digest.html       what a reader opens
     OUT/.newsum/state.sqlite             what each run did, and the key each document-stage ran under
     OUT/.newsum/translations.sqlite      segments already translated (unless models.yaml names another file)
+    OUT/.newsum/clean-survey.sqlite      what clean's survey read of each page (its lines), by content
     OUT/.newsum/lock                     one run at a time
 
 Records are written atomically (a temporary file beside them, fsynced, renamed into place):
@@ -40,6 +41,7 @@ NEWSUM_DIR = ".newsum"
 STATE_DIR = NEWSUM_DIR
 STATE_FILE = "state.sqlite"
 TRANSLATION_CACHE_FILE = "translations.sqlite"
+SURVEY_CACHE_FILE = "clean-survey.sqlite"
 STORY_STORE = Path(STATE_DIR) / "stories.sqlite"  # the stories of earlier nights, relative to OUT
 LOCK_FILE = "lock"
 DIGEST_FILES = ("digest.md", "digest.html")
@@ -431,6 +433,9 @@ class Workspace:
 
     def translation_cache_path(self) -> Path:
         return self.state_dir / TRANSLATION_CACHE_FILE
+
+    def survey_cache_path(self) -> Path:
+        return self.state_dir / SURVEY_CACHE_FILE
 
     @property
     def state_path(self) -> Path:

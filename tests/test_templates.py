@@ -137,3 +137,19 @@ def test_a_later_night_remembers_the_sites_template_and_redoes_pages_it_changes(
     assert PROMPT in template_lines(clean_run(inbox, out)["library"])
     fresh = clean_run(inbox, tmp_path / "fresh-out")  # a workspace without that memory keeps it
     assert PROMPT in fresh["library"]["text"]
+
+
+def test_the_survey_keeps_what_it_read_of_each_page_and_survives_a_damaged_cache(tmp_path):
+    night, out = tmp_path / "night", tmp_path / "out"
+    for name, (title, paragraphs) in STORIES.items():
+        write_page(night, name, title, paragraphs)
+    clean_run(night, out)
+    cache = out / ".newsum" / "clean-survey.sqlite"
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM pages").fetchone()[0] == len(STORIES)
+    cache.write_bytes(b"not a database at all" * 100)
+    (night / "ferry.txt").write_text((night / "ferry.txt").read_text(encoding="utf-8") + "\nA late correction.\n",
+                                     encoding="utf-8")
+    records = clean_run(night, out)  # the damaged file is moved aside and the survey is made anew
+    assert all(PROMPT in template_lines(record) for record in records.values())
+    assert list((out / ".newsum").glob("clean-survey.sqlite.damaged-*"))

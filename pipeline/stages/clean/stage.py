@@ -92,18 +92,37 @@ class CleanStage(Stage):
     def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int]) -> Survey:
         """The site-template lines of each text dump, from all of the run's text dumps and the
         lines earlier runs found. A document that cannot be read is passed over here (it fails
-        in its batch, with its error)."""
+        in its batch, with its error). What each page gave is kept in the workspace's survey
+        cache, by content, so a page that stays in the folder is cleaned for it only once."""
+        from pipeline import __version__
+        from pipeline.resources import digest
+        from pipeline.stages.clean.survey_cache import SurveyCache, page_key
+
+        cache = SurveyCache(context.workspace.survey_cache_path()) if context.workspace is not None else None
+        decided_by = f"{__version__}|{digest('clean', 'cues', 'stopwords', 'langid')}"
         pages = []
-        for doc in documents:
-            if doc.suffix_format != "text":
-                continue
-            try:
-                source = read_document(doc)
-                if source.format != "text" or source.text.count("\n") + 1 > MAX_LINES:
+        try:
+            for doc in documents:
+                if doc.suffix_format != "text":
                     continue
-                pages.append(templates.page_lines(str(doc.path), text_decision(source.text)))
-            except Exception:  # noqa: BLE001 - it fails in its batch, with its own error and record
-                continue
+                try:
+                    source = read_document(doc)
+                    if source.format != "text" or source.text.count("\n") + 1 > MAX_LINES:
+                        continue
+                    key = page_key(source.sha256, decided_by)
+                    page = cache.get(key, str(doc.path)) if cache is not None else None
+                    if page is None:
+                        page = templates.page_lines(str(doc.path), text_decision(source.text))
+                        if cache is not None:
+                            cache.put(key, page)
+                    pages.append(page)
+                except Exception:  # noqa: BLE001 - it fails in its batch, with its own error and record
+                    continue
+            if cache is not None:
+                cache.save()
+        finally:
+            if cache is not None:
+                cache.close()
         return templates.survey(pages, remembered)
 
     def __call__(self, batch: list[Document]) -> list[CleanRecord]:

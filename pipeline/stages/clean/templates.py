@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -60,20 +61,21 @@ class PageLines:
     name: str  # the document's path
     lines: set[str] = field(default_factory=set)
     kept: set[str] = field(default_factory=set)
-    words: frozenset[str] = frozenset()
+    words: frozenset[int] = frozenset()
 
 
-def story_words(text: str) -> set[str]:
-    """The distinct long words of a text; in scripts without spaces, its pairs of characters."""
+def story_words(text: str) -> set[int]:
+    """The distinct long words of a text (in scripts without spaces, its pairs of characters),
+    each as a 32-bit checksum: a page's words are kept between runs."""
     found = {w.lower() for w in _LONG_WORD.findall(text) if not _UNSPACED.search(w)}
     for run in re.findall(f"{_UNSPACED.pattern}+", text):
         found.update(run[i:i + 2] for i in range(len(run) - 1))
-    return found
+    return {zlib.crc32(w.encode("utf-8")) for w in found}
 
 
 def page_lines(name: str, decision) -> PageLines:
     page = PageLines(name)
-    words: set[str] = set()
+    words: set[int] = set()
     for block in decision.blocks:
         if block.reason is None:
             words |= story_words(block.text)
