@@ -124,9 +124,17 @@ _stage = CleanStage(StageContext(Config()))
 _evidence: dict[str, frozenset[str]] = {}
 
 
+_last_title: list[str] = [""]  # the title newsum gave the page scored last
+
+
 def newsum(path: Path, source) -> str:
     record = _stage.clean(path.stem, str(path), source, _evidence.get(str(path), frozenset()))
+    _last_title[0] = record.title
     return record.text
+
+
+def same_title(found: str, gold: str) -> bool:
+    return " ".join(_TOKEN.findall(found.lower())) == " ".join(_TOKEN.findall(gold.lower()))
 
 
 def as_one_run(found: list[tuple[Path, dict]]) -> None:
@@ -184,6 +192,8 @@ def evaluate(found: list[tuple[Path, dict]], per_page: bool = False) -> dict[str
             result = prf(kept, gold_text)
             for group in ("all", f"format={fmt}", f"lang={gold['language']}", f"{fmt}/{gold['language']}"):
                 scores[name][group].append(result)
+                if name == "newsum" and gold.get("title"):
+                    scores["title"][group].append(same_title(_last_title[0], gold["title"]))
             row.append(f"{name}={result[2]:.3f}")
         if per_page:
             print(f"{page.name:<60} {' '.join(row)}")
@@ -195,8 +205,10 @@ def print_table(scores: dict[str, dict[str, list]], label: str, languages: bool 
     if not languages:
         groups = [g for g in groups if not g.startswith("lang=") and "/" not in g]
     methods = [m for m in METHODS if scores.get(m)]
-    print(f"\n== {label}: token F1 (precision/recall) averaged per page")
-    print(f"{'group':<16}{'pages':>6}" + "".join(f"{m:>22}" for m in methods))
+    titled = bool(scores.get("title"))
+    print(f"\n== {label}: token F1 (precision/recall) averaged per page"
+          + ("; title: share of pages whose gold has one where newsum's is the same words" if titled else ""))
+    print(f"{'group':<16}{'pages':>6}" + "".join(f"{m:>22}" for m in methods) + (f"{'title':>8}" if titled else ""))
     for group in groups:
         n = len(scores["newsum"][group])
         cells = []
@@ -207,6 +219,9 @@ def print_table(scores: dict[str, dict[str, list]], label: str, languages: bool 
                 continue
             p, r, f = (sum(v[i] for v in values) / len(values) for i in range(3))
             cells.append(f"{f:>10.3f} ({p:.2f}/{r:.2f})")
+        if titled:
+            hits = scores["title"].get(group, [])
+            cells.append(f"{sum(hits) / len(hits):>8.2f}" if hits else f"{'-':>8}")
         print(f"{group:<16}{n:>6}" + "".join(cells))
     failed = [v for v in scores["newsum"].get("all", []) if v[2] == 0.0]
     if failed:

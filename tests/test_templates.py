@@ -9,7 +9,9 @@ from pathlib import Path
 
 from conftest import run_cli
 
-HEAD = "Harbour Gazette\nHome\nNews\nSport\nBusiness\nOpinion\n"
+# The masthead's tagline reads like a headline: on one page alone, clean takes it for one.
+TAGLINE = "News from the coast and the islands since 1851"
+HEAD = f"Harbour Gazette\n{TAGLINE}\nHome\nNews\nSport\nBusiness\nOpinion\n"
 FOOT = "More from the Gazette\nContact us\nCopyright 2026 Harbour Gazette Ltd. All rights reserved.\n"
 # A support prompt written as prose: on one page alone, clean cannot tell it from the article.
 PROMPT = ("Our reporters spend months on stories like this one, and we can only keep doing it because readers "
@@ -92,6 +94,7 @@ def test_a_prompt_on_the_pages_of_other_stories_goes_as_template(tmp_path):
     write_page(alone, "ferry", *STORIES["ferry"])
     by_itself = clean_run(alone, tmp_path / "out-alone")["ferry"]
     assert PROMPT in by_itself["text"]  # one page gives no evidence: the prompt passes for prose
+    assert by_itself["title"] == TAGLINE  # and the tagline for the headline
 
     night = tmp_path / "night"
     for name, (title, paragraphs) in STORIES.items():
@@ -101,7 +104,7 @@ def test_a_prompt_on_the_pages_of_other_stories_goes_as_template(tmp_path):
     for name, record in records.items():
         assert PROMPT not in record["text"], name
         assert PROMPT in template_lines(record)
-        assert record["title"] == STORIES[name][0]
+        assert record["title"] == STORIES[name][0]  # a template line is never the headline
         for paragraph in STORIES[name][1]:  # every paragraph of each story stays
             assert paragraph in record["text"]
         assert record["report"]["removed_by_reason"]["template"] >= 1

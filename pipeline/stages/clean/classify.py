@@ -288,10 +288,10 @@ def _headline_candidate(block: Block) -> bool:
             and not _is_menu_line(block) and block.separators <= 1 and not block.text.endswith(("...", "…")))
 
 
-def choose_title(blocks: list[Block], before: int) -> int | None:
+def choose_title(blocks: list[Block], before: int, skip: frozenset[int] = frozenset()) -> int | None:
     """The headline: the first heading-like line before the body; its longer repeat wins
-    when the page shows a short form first."""
-    candidates = [i for i in range(before) if _headline_candidate(blocks[i])]
+    when the page shows a short form first. `skip`: blocks that cannot be it (site-template lines)."""
+    candidates = [i for i in range(before) if i not in skip and _headline_candidate(blocks[i])]
     if not candidates:
         return None
     # A site's name ("Il Corriere del Tirreno") is heading-like too, but shorter than headlines.
@@ -349,10 +349,14 @@ SENTENCE_LENGTH_SCALE = 0.5
 
 
 def classify(texts: list[str], *, from_extractor: bool = False, known_title: str = "",
-             known_author: str = "", sentences: bool = False) -> Decision:
+             known_author: str = "", sentences: bool = False,
+             template_lines: frozenset[str] = frozenset()) -> Decision:
     """Decide the title and which blocks are furniture.
 
     `sentences`: the blocks are sentences of a page without line breaks, not paragraphs.
+
+    `template_lines`: fingerprints (pipeline.stages.clean.templates) of the page's lines that
+    stand on pages of other stories of the run: none of them is the headline.
 
     `from_extractor`: the blocks come from an HTML main-content extractor, which has already
     cut the page down to its main text; only furniture that it lets through is removed then.
@@ -394,7 +398,12 @@ def classify(texts: list[str], *, from_extractor: bool = False, known_title: str
     if known_title:
         title_index = _find_known_title(blocks, known_title)
     if title_index is None and not (from_extractor and known_title):
-        title_index = choose_title(blocks, first_prose)
+        skip = frozenset()
+        if template_lines:
+            from pipeline.stages.clean.templates import fingerprint
+
+            skip = frozenset(i for i, b in enumerate(blocks[:first_prose]) if fingerprint(b.text) in template_lines)
+        title_index = choose_title(blocks, first_prose, skip)
     title = blocks[title_index].text if title_index is not None else known_title
     if title_index is not None:
         blocks[title_index].reason, blocks[title_index].rule = "title", "headline"

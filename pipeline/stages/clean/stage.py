@@ -38,11 +38,12 @@ def explain_blocks(decision: Decision) -> list[dict]:
     return rows
 
 
-def text_decision(text: str, explain: bool = False) -> Decision:
-    """A text dump's blocks and what becomes of each, the page on its own: the rules, then the
-    block model's second opinion."""
+def text_decision(text: str, explain: bool = False, template_lines: frozenset[str] = frozenset()) -> Decision:
+    """A text dump's blocks and what becomes of each: the rules (no site-template line is the
+    headline), then the block model's second opinion. The template lines themselves are
+    removed after (`templates.apply`)."""
     blocks, sentences = page_blocks(text)
-    decision = classify(blocks, sentences=sentences)
+    decision = classify(blocks, sentences=sentences, template_lines=template_lines)
     learned.apply(decision, explain=explain)
     return decision
 
@@ -149,7 +150,7 @@ class CleanStage(Stage):
             lines = source.text.count("\n") + 1
             if lines > MAX_LINES:  # memory grows with the lines: a log or a data file, not a page
                 raise InputError("too_many_lines", f"{lines} lines is over the limit of {MAX_LINES} for one page")
-            decision = text_decision(source.text, self.explain)
+            decision = text_decision(source.text, self.explain, template_lines)
             templates.apply(decision, template_lines)
         kept = [b.text for b in decision.blocks if b.reason is None]
         removed = [b for b in decision.blocks if b.reason and b.reason != "title"]
