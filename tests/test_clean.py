@@ -944,3 +944,19 @@ def test_chinese_and_japanese_widgets_meet_their_cues():
     patterns = cue_patterns()
     assert patterns["recommendations"].match("関連記事") and patterns["share"].match("ツイート")
     assert patterns["legal"].search("記事・写真の無断転載を禁じます")
+
+
+def test_a_sign_in_line_above_the_headline_is_not_taken_for_it():
+    # heading-like and long enough, but it shares no word with the article; the headline does
+    page = ["Sign in with Facebook or use your Gazette account",
+            "Volunteers plant ten thousand trees along the river banks",
+            "By Anna Ricci",
+            "More than two hundred volunteers planted ten thousand young trees along the river banks on Saturday, "
+            "in the largest planting the valley has seen.",
+            "The trees, mostly willows and alders, will hold the banks together when the river floods, and shade "
+            "the water for trout in summer.",
+            "The council paid for the saplings, and local schools will look after them for the first three years."]
+    decision = classify(page)
+    assert decision.title == page[1]
+    assert decision.blocks[0].reason is not None  # what stands above the headline goes
+    assert all(b.reason is None for b in decision.blocks[3:])

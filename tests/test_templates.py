@@ -9,7 +9,8 @@ from pathlib import Path
 
 from conftest import run_cli
 
-# The masthead's tagline reads like a headline: on one page alone, clean takes it for one.
+# The masthead's tagline reads like a headline and shares a word with each story: on one page
+# alone, clean takes it for the headline.
 TAGLINE = "News from the coast and the islands since 1851"
 HEAD = f"Harbour Gazette\n{TAGLINE}\nHome\nNews\nSport\nBusiness\nOpinion\n"
 FOOT = "More from the Gazette\nContact us\nCopyright 2026 Harbour Gazette Ltd. All rights reserved.\n"
@@ -108,6 +109,16 @@ def test_a_prompt_on_the_pages_of_other_stories_goes_as_template(tmp_path):
         for paragraph in STORIES[name][1]:  # every paragraph of each story stays
             assert paragraph in record["text"]
         assert record["report"]["removed_by_reason"]["template"] >= 1
+
+
+def test_a_template_line_is_never_the_headline():
+    from pipeline.stages.clean.classify import classify
+    from pipeline.stages.clean.templates import fingerprint
+
+    title, paragraphs = STORIES["ferry"]
+    page = ["Harbour Gazette", TAGLINE, title, *paragraphs]
+    assert classify(page).title == TAGLINE
+    assert classify(page, template_lines=frozenset({fingerprint(TAGLINE)})).title == title
 
 
 def test_lines_that_updates_of_one_story_share_stay(tmp_path):
