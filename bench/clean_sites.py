@@ -36,8 +36,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from clean_corpus import (MIN_GOLD_FOUND, decode, gold_found, git_files, git_show, html_title,  # noqa: E402
-                          page_site, render, slug, split_of, tokens)
+from clean_corpus import (  # noqa: E402
+    MIN_GOLD_FOUND,
+    decode,
+    git_files,
+    git_show,
+    gold_found,
+    html_title,
+    page_site,
+    render,
+    slug,
+    split_of,
+    tokens,
+)
 
 DEFAULT_OUT = Path.home() / ".cache" / "newsum" / "clean-sites"
 SOURCE = {"repo": "MSVCode/ir-research-data", "commit": "cbb428cea48e1392496a6542b610fb422a436b52",

@@ -126,6 +126,37 @@ def open_database(path: Path, migrations: list[str], *, readonly: bool = False) 
         return _connect(path, migrations)
 
 
+class CacheDatabase:
+    """A database that only saves work (the translation cache, clean's survey cache): opened
+    lazily; when it cannot be read or written (a damaged file that could not be replaced, a
+    full disk), it is bypassed for the rest of the run with one warning, and the work goes on
+    without it. Subclasses name it (`what`) and give its MIGRATIONS."""
+
+    what = "cache"
+    MIGRATIONS: list[str] = []
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self.bypassed: str | None = None  # why the cache is not used, once it failed
+
+    def _bypass(self, exc: Exception) -> None:
+        self.bypassed = f"{type(exc).__name__}: {exc}"
+        log.warning("%s %s bypassed for this run: %s", self.what, self.path, self.bypassed)
+        self.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = open_database(self.path, self.MIGRATIONS)
+            self._db.isolation_level = ""  # `with db:` commits each batch of rows
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
 # The state database. Per document and stage: the key the stage ran under (a hash of the
 # input's content, of the configuration the stage depends on and of the code version), its
 # status, timing and error; per run: when it started and ended, its counts and exit code.

@@ -16,7 +16,6 @@ Every removed block gets a reason; `explain` keeps the signals behind each decis
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from pipeline.stages.clean import signals as sig
@@ -40,9 +39,6 @@ TITLE_BODY_BLOCKS = 6
 TITLE_FIRST_OVERLAP = 0.3
 TITLE_MIN_OVERLAP = 0.2
 TITLE_MAX_WORDS = 20
-_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
-_UNSPACED_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-_UNSPACED_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{2,}")
 HEADLINE_MAX_CHARS = 300
 TEASER_MAX_CHARS = 700  # a block in another language longer than this is a quote, not a teaser
 DATE_SHARE = 0.6
@@ -323,7 +319,7 @@ def choose_title(blocks: list[Block], before: int, skip: frozenset[int] = frozen
     body = "\n".join(first_paragraphs).lower()
     if body:
         def overlap(i: int) -> float:  # a word "in" the body: inside one of its words too (plant, planted)
-            words = _content_words(blocks[i].text)
+            words = sig.long_words(blocks[i].text, 4, sig.stopword_index())
             return sum(1 for w in words if w in body) / len(words) if words else 0.0
 
         best_norm = _block_norm(blocks[best])
@@ -349,17 +345,6 @@ def _longer_repeat(blocks: list[Block], candidates: list[int], best: int) -> int
         if i > best and norm.startswith(best_norm) and len(norm) > len(best_norm):
             best, best_norm = i, norm
     return best
-
-
-def _content_words(text: str) -> set[str]:
-    """Words of four letters or more that no shared stoplist holds, lower-cased; in scripts
-    without spaces, pairs of characters."""
-    lowered = text.lower()
-    common = sig.stopword_index()
-    found = {w for w in _CONTENT_WORD.findall(lowered) if w not in common and not _UNSPACED_CHAR.search(w)}
-    for run in _UNSPACED_RUN.findall(lowered):
-        found.update(run[i:i + 2] for i in range(len(run) - 1))
-    return found
 
 
 def _find_known_title(blocks: list[Block], known_title: str) -> int | None:

@@ -122,6 +122,25 @@ _CLOSING_MARKS = "\"”»’')]」』）"
 _QUESTION_MARKS = frozenset("?¿？؟")
 
 
+_UNSPACED_RUN = re.compile(f"{_UNSPACED.pattern}{{2,}}")
+
+
+@cache
+def _long_word(min_letters: int) -> re.Pattern:
+    return re.compile(rf"[^\W\d_]{{{min_letters},}}", re.UNICODE)
+
+
+def long_words(text: str, min_letters: int, common: Mapping | frozenset = frozenset()) -> set[str]:
+    """The distinct words of a text with `min_letters` letters or more, lower-cased, but those in
+    `common`; in scripts written without spaces, its pairs of characters. What a headline shares
+    with its article, or two pages with each other."""
+    lowered = text.lower()
+    found = {w for w in _long_word(min_letters).findall(lowered) if w not in common and not _UNSPACED.search(w)}
+    for run in _UNSPACED_RUN.findall(lowered):
+        found.update(run[i:i + 2] for i in range(len(run) - 1))
+    return found
+
+
 def ends_sentence(text: str) -> bool:
     # _TERMINAL read from the end: white space (str.isspace is the pattern's \s), closing
     # marks, then the sentence mark; no scan of the whole text

@@ -14,17 +14,13 @@ survey goes on without it. Pages no run has asked for in CACHE_DAYS are forgotte
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import sqlite3
 import time
 from array import array
-from pathlib import Path
 
 from pipeline.stages.clean.templates import FINGERPRINT_BYTES, PageLines
-from pipeline.workspace import open_database
-
-log = logging.getLogger("newsum")
+from pipeline.workspace import CacheDatabase
 
 CACHE_DAYS = 60
 _MIGRATIONS = [
@@ -63,24 +59,14 @@ def _unpack_words(blob: bytes) -> frozenset[int]:
     return frozenset(found)
 
 
-class SurveyCache:
+class SurveyCache(CacheDatabase):
+    what = "clean's survey cache"
+    MIGRATIONS = _MIGRATIONS
+
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self._db: sqlite3.Connection | None = None
-        self.bypassed: str | None = None
+        super().__init__(path)
         self._new: list[tuple[str, PageLines]] = []
         self._used: list[str] = []
-
-    def _bypass(self, exc: Exception) -> None:
-        self.bypassed = f"{type(exc).__name__}: {exc}"
-        log.warning("clean's survey cache %s bypassed for this run: %s", self.path, self.bypassed)
-        self.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = open_database(self.path, _MIGRATIONS)
-            self._db.isolation_level = ""
-        return self._db
 
     def get(self, key: str, name: str) -> PageLines | None:
         if self.bypassed:
@@ -115,8 +101,3 @@ class SurveyCache:
         except (sqlite3.Error, OSError) as exc:
             self._bypass(exc)
         self._new, self._used = [], []
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None

@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from pipeline.stages.base import Survey
+from pipeline.stages.clean.signals import long_words
 
 # Pages that share this much of the smaller one's long words (of what clean keeps) tell one story.
 SAME_STORY_WORDS = 0.55
@@ -40,8 +41,6 @@ FINGERPRINT_BYTES = 8
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
-_LONG_WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
-_UNSPACED = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def fingerprint(text: str) -> str | None:
@@ -65,12 +64,9 @@ class PageLines:
 
 
 def story_words(text: str) -> set[int]:
-    """The distinct long words of a text (in scripts without spaces, its pairs of characters),
-    each as a 32-bit checksum: a page's words are kept between runs."""
-    found = {w.lower() for w in _LONG_WORD.findall(text) if not _UNSPACED.search(w)}
-    for run in re.findall(f"{_UNSPACED.pattern}+", text):
-        found.update(run[i:i + 2] for i in range(len(run) - 1))
-    return {zlib.crc32(w.encode("utf-8")) for w in found}
+    """The distinct words of five letters or more of a text (in scripts without spaces, its
+    pairs of characters), each as a 32-bit checksum: a page's words are kept between runs."""
+    return {zlib.crc32(w.encode("utf-8")) for w in long_words(text, 5)}
 
 
 def page_lines(name: str, decision) -> PageLines:

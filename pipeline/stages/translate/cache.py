@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from pipeline.workspace import open_database
-
-log = logging.getLogger("newsum")
+from pipeline.workspace import CacheDatabase
 
 # Each entry upgrades the schema from the previous version (PRAGMA user_version).
 _MIGRATIONS = [
@@ -49,30 +45,20 @@ def cache_key(model_identity: str, source_language: str | None, text: str) -> st
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class TranslationCache:
+class TranslationCache(CacheDatabase):
     """Segments already translated, by cache key. Opened lazily; safe to share across batches.
 
     The cache only saves work: when it cannot be read or written (a damaged file that could
     not be replaced, a full disk), it is bypassed for the rest of the run, with one warning,
     and translation goes on without it."""
 
+    what = "translation cache"
+    MIGRATIONS = _MIGRATIONS
+
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self._db: sqlite3.Connection | None = None
+        super().__init__(path)
         self.hits = 0
         self.misses = 0
-        self.bypassed: str | None = None  # why the cache is not used, once it failed
-
-    def _bypass(self, exc: Exception) -> None:
-        self.bypassed = f"{type(exc).__name__}: {exc}"
-        log.warning("translation cache %s bypassed for this run: %s", self.path, self.bypassed)
-        self.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = open_database(self.path, _MIGRATIONS)
-            self._db.isolation_level = ""  # `with db:` commits each batch of rows
-        return self._db
 
     def get_many(self, keys: list[str]) -> dict[str, CachedTranslation]:
         found: dict[str, CachedTranslation] = {}
@@ -113,8 +99,3 @@ class TranslationCache:
 
     def __len__(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM translations").fetchone()[0]
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
