@@ -90,6 +90,15 @@ def same_story(a: PageLines, b: PageLines) -> bool:
     return smaller > 0 and len(a.words & b.words) >= SAME_STORY_WORDS * smaller
 
 
+def _another_story(pages: list[PageLines], index: int, other: int, verdicts: dict[int, bool]) -> bool:
+    """Whether page `other` tells another story than page `index` (it shares none of the lines
+    clean keeps of it, or few of its words)."""
+    if other not in verdicts:
+        page, peer = pages[index], pages[other]
+        verdicts[other] = other != index and not (page.kept & peer.kept and same_story(page, peer))
+    return verdicts[other]
+
+
 def survey(pages: list[PageLines], remembered: dict[str, int] | None = None) -> Survey:
     """Which lines of each page are template lines (its evidence: sorted fingerprints), from the
     run's pages and what earlier runs saw; `seen`: the lines this run found on pages of more than
@@ -102,12 +111,12 @@ def survey(pages: list[PageLines], remembered: dict[str, int] | None = None) -> 
     templates: dict[str, tuple[str, ...]] = {}
     seen: Counter = Counter()
     for index, page in enumerate(pages):
-        sharing = {other for line in page.kept for other in where[line]
-                   if other != index and line in pages[other].kept}
-        one_story = {other for other in sharing if same_story(page, pages[other])}
+        # other page -> it tells another story; found lazily: a line on thousands of pages is
+        # settled by the first of them that tells another story
+        verdicts: dict[int, bool] = {}
         found = []
         for line in page.lines:
-            elsewhere = any(other != index and other not in one_story for other in where[line])
+            elsewhere = any(_another_story(pages, index, other, verdicts) for other in where[line])
             if elsewhere:
                 seen[line] += 1
             if elsewhere or remembered.get(line, 0) >= REMEMBERED_PAGES:
