@@ -313,7 +313,7 @@ class Runner:
             return documents
         documents = list(documents)
         started = time.perf_counter()
-        found = first.survey(documents, self.context, self.state.remembered(first.name))
+        found = first.survey(documents, self.context, self.state.remembered(first.name), lambda: self.stop_requested)
         self._seen = found.seen
         log.debug("%s surveyed %d documents in %.1f s: evidence on %d, %d items learned", first.name,
                   len(documents), time.perf_counter() - started, len(found.evidence), len(found.seen))

@@ -167,3 +167,27 @@ def test_the_survey_keeps_what_it_read_of_each_page_and_survives_a_damaged_cache
     records = clean_run(night, out)  # the damaged file is moved aside and the survey is made anew
     assert all(PROMPT in template_lines(record) for record in records.values())
     assert list((out / ".newsum").glob("clean-survey.sqlite.damaged-*"))
+
+
+def test_a_stop_during_the_survey_ends_it_with_nothing_found_and_keeps_what_it_read(tmp_path):
+    from pipeline.config import Config
+    from pipeline.inputs import Document
+    from pipeline.stages.base import StageContext
+    from pipeline.stages.clean.stage import CleanStage
+    from pipeline.workspace import Workspace
+
+    night = tmp_path / "night"
+    documents = [Document(name, write_page(night, name, *story), "text") for name, story in STORIES.items()]
+    context = StageContext(Config(), workspace=Workspace(tmp_path / "out"))
+    assert CleanStage.survey(documents, context, {}).evidence  # the pages share the prompt
+    asked = []
+
+    def stopped() -> bool:  # the stop comes while the second page is in hand
+        asked.append(1)
+        return len(asked) > 2
+
+    found = CleanStage.survey(documents, StageContext(Config(), workspace=Workspace(tmp_path / "out2")), {}, stopped)
+    assert found.evidence == {} and found.seen == {}
+    assert len(asked) == 3  # it gave up at the third page, not after the last
+    with sqlite3.connect(tmp_path / "out2" / ".newsum" / "clean-survey.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM pages").fetchone()[0] == 2  # the two pages read

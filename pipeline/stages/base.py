@@ -13,8 +13,9 @@ A stage is a class with:
 - `environment(context)`: what outside the configuration its records depend on (the models
   present), so that a document-stage that degraded for a missing model is redone once it is there;
 - `preload()`: what every document needs, loaded before the workers fork (optional);
-- `surveys` and `survey(documents, context, remembered)`: a stage that reads the documents
-  themselves may look at all of a run's documents before any batch. What it finds about each
+- `surveys` and `survey(documents, context, remembered, stopped)`: a stage that reads the
+  documents themselves may look at all of a run's documents before any batch (and gives up,
+  with nothing found, as soon as `stopped()` says the run is asked to stop). What it finds about each
   document travels with it (`Document.evidence`) and is part of that document's key; what it
   learned (`Survey.seen`) the state remembers when the run ends, and hands to the next run's
   survey as `remembered`;
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -108,7 +110,8 @@ class Stage:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @classmethod
-    def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int]) -> Survey:
+    def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int],
+               stopped: Callable[[], bool] = lambda: False) -> Survey:
         """What the run's documents, seen together, say about each of them (see `surveys`)."""
         return Survey({}, {})
 

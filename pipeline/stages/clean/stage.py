@@ -12,6 +12,7 @@ The machinery lives beside it, in pipeline/stages/clean/.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from pipeline.errors import InputError
 from pipeline.inputs import Document, SourceText, read_document
@@ -90,7 +91,8 @@ class CleanStage(Stage):
         learned.model()
 
     @classmethod
-    def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int]) -> Survey:
+    def survey(cls, documents: list[Document], context: StageContext, remembered: dict[str, int],
+               stopped: Callable[[], bool] = lambda: False) -> Survey:
         """The site-template lines of each text dump, from all of the run's text dumps and the
         lines earlier runs found. A document that cannot be read is passed over here (it fails
         in its batch, with its error). What each page gave is kept in the workspace's survey
@@ -102,8 +104,12 @@ class CleanStage(Stage):
         cache = SurveyCache(context.workspace.survey_cache_path()) if context.workspace is not None else None
         decided_by = f"{__version__}|{digest('clean', 'cues', 'stopwords', 'langid')}"
         pages = []
+        interrupted = False
         try:
             for doc in documents:
+                if stopped():  # SIGINT/SIGTERM: the run ends before its first window
+                    interrupted = True
+                    break
                 if doc.suffix_format != "text":
                     continue
                 try:
@@ -120,11 +126,11 @@ class CleanStage(Stage):
                 except Exception:  # noqa: BLE001 - it fails in its batch, with its own error and record
                     continue
             if cache is not None:
-                cache.save()
+                cache.save()  # what was read is kept, stopped or not
         finally:
             if cache is not None:
                 cache.close()
-        return templates.survey(pages, remembered)
+        return Survey({}, {}) if interrupted else templates.survey(pages, remembered)
 
     def __call__(self, batch: list[Document]) -> list[CleanRecord]:
         return [self.clean(doc.doc_id, str(doc.path), read_document(doc), frozenset(doc.evidence)) for doc in batch]
