@@ -78,7 +78,7 @@ def build(mirrors: Path, out: Path) -> Counter:
     mirror = mirrors / SOURCE["repo"].replace("/", "+") / "repo"
     if not mirror.is_dir():
         sys.exit(f"no mirror at {mirror}: fetch github:{SOURCE['repo']} first")
-    commit = subprocess_commit(mirror)
+    commit = pinned_commit(mirror)
     counts: Counter = Counter()
     for split in ("dev", "test", "chaos"):
         folder = out / split / "text"
@@ -125,7 +125,7 @@ def build(mirrors: Path, out: Path) -> Counter:
     return counts
 
 
-def subprocess_commit(mirror: Path) -> str:
+def pinned_commit(mirror: Path) -> str:
     """The pinned commit when the mirror has it (it is the newest there today)."""
     import subprocess
 

@@ -371,3 +371,15 @@ def sniff_format(text: str, by_suffix: str) -> str:
         return "text"
     return by_suffix
 
+
+def content_sha256(path: Path) -> str | None:
+    """The SHA-256 of a file's bytes (what `SourceText.sha256` holds), read in blocks, never
+    blocking on a FIFO; None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path) as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()

@@ -31,7 +31,7 @@ from pipeline import __version__
 from pipeline.config import Config
 from pipeline.engines.base import TIME_LIMIT, Engine, stage_time_limit
 from pipeline.errors import EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, NewsumError
-from pipeline.inputs import Discovery, Document, _doc_id, printable
+from pipeline.inputs import Discovery, Document, _doc_id, content_sha256, printable
 from pipeline.records import DEGRADED, FAILED, Record
 from pipeline.stages import get as get_stage
 from pipeline.stages import record_types
@@ -140,19 +140,6 @@ def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def content_sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        from pipeline.inputs import open_regular  # never blocks on a FIFO; refuses what is not a file
-
-        with open_regular(path) as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 class Runner:

@@ -329,10 +329,12 @@ def choose_title(blocks: list[Block], before: int, skip: frozenset[int] = frozen
         last = prose_after[0] if prose_after else before
         others = [i for i in candidates if i < last and not best_norm.startswith(_block_norm(blocks[i]))
                   and not blocks[i].terminal and blocks[i].n_words <= TITLE_MAX_WORDS]
-        found = max(others, key=lambda i: (overlap(i), i), default=None)
-        if (found is not None and overlap(best) < TITLE_FIRST_OVERLAP and overlap(found) >= TITLE_MIN_OVERLAP
-                and overlap(found) > overlap(best)):
-            best = _longer_repeat(blocks, candidates, found)
+        first = overlap(best)
+        if first < TITLE_FIRST_OVERLAP and others:
+            shares = {i: overlap(i) for i in others}
+            found = max(others, key=lambda i: (shares[i], i))
+            if shares[found] >= TITLE_MIN_OVERLAP and shares[found] > first:
+                best = _longer_repeat(blocks, candidates, found)
     return best
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from pipeline.errors import InputError
-from pipeline.inputs import Document, SourceText, read_document
+from pipeline.inputs import Document, SourceText, content_sha256, read_document
 from pipeline.records import CleanRecord
 from pipeline.stages.base import Stage, StageContext, Survey
 from pipeline.stages.clean import learned, templates
@@ -37,6 +37,14 @@ def explain_blocks(decision: Decision) -> list[dict]:
         rows.append({"text": text, "decision": "keep" if block.reason is None else "remove",
                      "reason": block.reason, "rule": block.rule or None, "signals": block.signals()})
     return rows
+
+
+def data_digest() -> str:
+    """The digest of the data files clean decides by: its block model and letter tables, the
+    cue lists, the stoplists."""
+    from pipeline.resources import digest
+
+    return digest("clean", "cues", "stopwords", "langid")
 
 
 def text_decision(text: str, explain: bool = False, template_lines: frozenset[str] = frozenset()) -> Decision:
@@ -65,12 +73,10 @@ class CleanStage(Stage):
 
     @classmethod
     def settings(cls, context: StageContext) -> dict:
-        from pipeline.resources import digest
-
         # explained records differ from plain ones; the declared language is recorded; the
         # cue lists, stoplists, block model and letter tables decide what is read and removed
         return {"explain": context.explain, "declared_language": context.declared_language,
-                "resources": digest("clean", "cues", "stopwords", "langid")}
+                "resources": data_digest()}
 
     @classmethod
     def failed(cls, item: Document, code: str, message: str) -> CleanRecord:
@@ -98,11 +104,10 @@ class CleanStage(Stage):
         in its batch, with its error). What each page gave is kept in the workspace's survey
         cache, by content, so a page that stays in the folder is cleaned for it only once."""
         from pipeline import __version__
-        from pipeline.resources import digest
         from pipeline.stages.clean.survey_cache import SurveyCache, page_key
 
         cache = SurveyCache(context.workspace.survey_cache_path()) if context.workspace is not None else None
-        decided_by = f"{__version__}|{digest('clean', 'cues', 'stopwords', 'langid')}"
+        decided_by = f"{__version__}|{data_digest()}"
         pages = []
         interrupted = False
         try:
@@ -113,15 +118,17 @@ class CleanStage(Stage):
                 if doc.suffix_format != "text":
                     continue
                 try:
-                    source = read_document(doc)
-                    if source.format != "text" or source.text.count("\n") + 1 > MAX_LINES:
-                        continue
-                    key = page_key(source.sha256, decided_by)
-                    page = cache.get(key, str(doc.path)) if cache is not None else None
+                    # a page cached under its bytes' hash is not decoded again (its hash is the
+                    # one read_document gives); only text pages are cached
+                    sha = content_sha256(doc.path) if cache is not None else None
+                    page = cache.get(page_key(sha, decided_by), str(doc.path)) if sha else None
                     if page is None:
+                        source = read_document(doc)
+                        if source.format != "text" or source.text.count("\n") + 1 > MAX_LINES:
+                            continue
                         page = templates.page_lines(str(doc.path), text_decision(source.text))
                         if cache is not None:
-                            cache.put(key, page)
+                            cache.put(page_key(source.sha256, decided_by), page)
                     pages.append(page)
                 except Exception:  # noqa: BLE001 - it fails in its batch, with its own error and record
                     continue

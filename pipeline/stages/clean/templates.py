@@ -35,8 +35,6 @@ from pipeline.stages.clean.signals import long_words
 SAME_STORY_WORDS = 0.55
 # A line needs this many letters to be compared: list numbers, dates and rules are not.
 MIN_LETTERS = 3
-# Pages a remembered line must have stood on (in earlier runs) to count on its own.
-REMEMBERED_PAGES = 2
 FINGERPRINT_BYTES = 8
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -119,7 +117,7 @@ def survey(pages: list[PageLines], remembered: dict[str, int] | None = None) -> 
             elsewhere = any(_another_story(pages, index, other, verdicts) for other in where[line])
             if elsewhere:
                 seen[line] += 1
-            if elsewhere or remembered.get(line, 0) >= REMEMBERED_PAGES:
+            if elsewhere or line in remembered:  # a line is remembered from two pages or more
                 found.append(line)
         if found:
             templates[page.name] = tuple(sorted(found))
