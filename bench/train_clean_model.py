@@ -11,6 +11,15 @@ itself.
 
     .venv/bin/pip install -e '.[bench]'
     nice -n 10 .venv/bin/python bench/train_clean_model.py [--corpus ~/.cache/newsum/clean-corpus] [--cv-only]
+
+`--extra CORPUS` (repeatable) adds another corpus's dev part, bench/clean_teacher.py's or
+bench/clean_sites.py's: its pages join training and the cross-validation, where they are scored
+as a group of their own and every group weighs the same in the choice. Measured so
+(`--cv-only --extra ~/.cache/newsum/clean-corpus-teacher --extra ~/.cache/newsum/clean-sites
+--remove-grid 0.3,0.35,0.4,0.45,0.5`), a model trained on the three corpora chooses removal at
+0.35-0.4, and removes the first subheading of the project's own pages (tests/test_clean.py) at
+any threshold from 0.3 up: the sites corpus's annotators left subheadings out of the gold (see
+subheading_share). The shipped model is trained on the gold dev part alone.
 """
 
 from __future__ import annotations
@@ -82,7 +91,9 @@ def labels_for(texts: list[str], paragraphs: list[str]) -> list[int]:
     return found
 
 
-def page_rows(corpus: Path, split: str, layout: str = "inscriptis") -> list[dict]:
+def page_rows(corpus: Path, split: str, layout: str = "inscriptis", group: str = "") -> list[dict]:
+    """Each page's blocks, labels and features; `group` names the set its cross-validation
+    score is reported in (the layout by default)."""
     out = []
     for page, gold in pages([corpus / split / "text"]):
         if not gold.get("paragraphs"):
@@ -94,6 +105,7 @@ def page_rows(corpus: Path, split: str, layout: str = "inscriptis") -> list[dict
         out.append({"name": page.stem, "site": gold.get("site", page.stem), "language": gold["language"],
                     "gold": "\n".join(gold["paragraphs"]), "texts": [b.text for b in decision.blocks],
                     "title_index": decision.title_index, "rows": rows, "labelled_by": gold.get("labels", "gold"), "layout": layout,
+                    "group": group or layout,
                     "labels": labels_for([b.text for b in decision.blocks], gold["paragraphs"]),
                     "weights": [max(1, len(ordered_tokens(b.text))) for b in decision.blocks],
                     "rules_keep": [b.reason is None for b in decision.blocks],
@@ -126,6 +138,24 @@ def page_rows_html(corpus: Path, split: str) -> list[dict]:
                     "kind": [0 if b.reason is None else 3 if b.reason in learned.FINAL_REASONS or
                              i == decision.title_index else 2 for i, b in enumerate(blocks)]})
     return out
+
+
+def inside_headings(page: dict) -> list[int]:
+    """The blocks shaped like a subheading (heading-like, no sentence, 2-12 words) between the
+    first and the last block the gold calls article."""
+    article = [i for i, label in enumerate(page["labels"]) if label]
+    at = {name: learned.FEATURES.index(name) for name in ("heading_like", "ends_sentence", "words")}
+    return [i for i in range(article[0] + 1, article[-1]) if i != page["title_index"]
+            and page["rows"][i][at["heading_like"]] and not page["rows"][i][at["ends_sentence"]]
+            and 2 <= page["rows"][i][at["words"]] <= 12] if article else []
+
+
+def subheading_share(pages: list[dict]) -> float:
+    """The share of subheading-shaped blocks inside the article that a corpus's gold calls
+    article: how its annotators treated subheadings (bench/clean_corpus.py's dev part 0.44,
+    bench/clean_sites.py's 0.10)."""
+    inside = [(page, i) for page in pages for i in inside_headings(page)]
+    return sum(page["labels"][i] for page, i in inside) / max(1, len(inside))
 
 
 def page_weight(page: dict) -> float:
@@ -172,24 +202,25 @@ def combine(page: dict, prob, remove_below: float, restore_above: float, restore
 
 def cross_validate(dev: list[dict], rounds_grid: list[int], thresholds: list[tuple[float, float, float]],
                    k: int = 5, extra: list[dict] = ()) -> dict:
-    """Site-grouped k-fold over the gold-labelled dev pages; `extra` pages (teacher-labelled)
-    join every fold's training set, except those of a site held out in that fold, and are
-    never scored."""
+    """Site-grouped k-fold over all the dev pages, `extra` ones (other corpora's dev parts)
+    included: no site is in two folds, and every page is scored once, by a model that never
+    saw its site, in its group."""
     import numpy as np
 
     scores: dict[tuple, list] = {}
-    for held in folds([p["site"] for p in dev], k):
-        train = [p for p in (*dev, *extra) if p["site"] not in held]
-        test = [p for p in dev if p["site"] in held]
+    everything = [*dev, *extra]
+    for held in folds([p["site"] for p in everything], k):
+        train = [p for p in everything if p["site"] not in held]
+        test = [p for p in everything if p["site"] in held]
         booster = fit(train, max(rounds_grid))
         for rounds in rounds_grid:
             for page in test:
                 prob = booster.predict(np.array(page["rows"]), num_iteration=rounds)
                 for t in thresholds:
                     keep = combine(page, prob, *t)
-                    scores.setdefault((rounds, t), {}).setdefault(page.get("layout", "inscriptis"), []).append(
+                    scores.setdefault((rounds, t), {}).setdefault(page.get("group", "inscriptis"), []).append(
                         page_f1(page, keep))
-    # each layout's mean, then their mean: every layout weighs the same
+    # each group's mean, then their mean: every layout and every corpus weighs the same
     return {key: {layout: tuple(sum(v[i] for v in vals) / len(vals) for i in range(3))
                   for layout, vals in by_layout.items()} for key, by_layout in scores.items()}
 
@@ -228,11 +259,32 @@ def check(model: dict, booster, dev: list[dict]) -> None:
         raise SystemExit(f"the exported trees differ from LightGBM's by {gap}")
 
 
+def held_out(booster, corpora: list[Path], threshold: tuple[float, float, float]) -> None:
+    """The chosen model, trained on every dev page, scored once on each corpus's held-out
+    parts (test, and the sites corpus's chaos). Nothing is chosen on these figures. They are
+    the block decisions alone, without the stage's later steps, so bench/clean_eval.py's
+    figures for a shipped model differ a little."""
+    import numpy as np
+
+    for corpus in corpora:
+        for split in ("test", "chaos"):
+            if not (corpus / split / "text").is_dir():
+                continue
+            scored = [page_f1(page, combine(page, booster.predict(np.array(page["rows"])), *threshold))
+                      for page in page_rows(corpus, split)]
+            p, r, f = (sum(x[i] for x in scored) / len(scored) for i in range(3))
+            print(f"held out {corpus.name}/{split}: {len(scored)} pages  F1 {f:.3f}  P {p:.3f}  R {r:.3f}")
+
+
 def main() -> None:
     global TEACHER_WEIGHT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=EXTERNAL)
     parser.add_argument("--cv-only", action="store_true", help="report cross-validation, write no model")
+    parser.add_argument("--held-out", action="store_true",
+                        help="also score the chosen model on each corpus's test part (and chaos), after the choice")
+    parser.add_argument("--score", type=Path, action="append", default=[],
+                        help="with --held-out: one more corpus whose held-out parts are scored, not trained on (repeatable)")
     parser.add_argument("--html", action="store_true",
                         help="cross-validate a model of trafilatura's blocks of HTML pages (with --cv-only; none is shipped)")
     # more trees cost the stage its speed (bench/clean_speed.py) for no gain in cross-validation
@@ -246,7 +298,8 @@ def main() -> None:
     # box and a paywall notice after the article on the project's own pages
     parser.add_argument("--restore-grid", default="0.7,0.9", help="restore_above values tried")
     parser.add_argument("--extra", type=Path, action="append", default=[],
-                        help="a corpus of teacher-labelled pages (its dev/text split joins training; repeatable)")
+                        help="another corpus (bench/clean_teacher.py's, bench/clean_sites.py's): its dev/text split "
+                             "joins training and cross-validation, scored as a group of its own (repeatable)")
     parser.add_argument("--dumps", type=Path, default=None,
                         help="the same dev pages dumped by other tools (bench/clean_dumps.py's output): "
                              "trained on, and scored per layout")
@@ -261,12 +314,16 @@ def main() -> None:
     dev = page_rows_html(args.corpus, "dev") if args.html else page_rows(args.corpus, "dev")
     for tool in args.layouts.split(",") if args.dumps and args.layouts else ():
         dev += page_rows(args.dumps / tool, "dev", layout=tool)
-    extra = [p for corpus in args.extra for p in page_rows(corpus, "dev")]
-    if extra:
-        print(f"teacher-labelled: {len(extra)} pages, {len({p['site'] for p in extra})} sites, "
-              f"weight {TEACHER_WEIGHT}", dict(Counter(p["language"] for p in extra)))
+    extra = [p for corpus in args.extra for p in page_rows(corpus, "dev", group=corpus.name)]
+    for corpus in args.extra:
+        some = [p for p in extra if p["group"] == corpus.name]
+        print(f"{corpus.name}: {len(some)} pages, {len({p['site'] for p in some})} sites, "
+              f"{subheading_share(some):.0%} of subheading-shaped blocks gold, "
+              f"labelled by {dict(Counter(p['labelled_by'] for p in some))} (teacher weight {TEACHER_WEIGHT})",
+              dict(Counter(p["language"] for p in some)))
     print(f"dev: {len(dev)} pages, {sum(len(p['rows']) for p in dev)} blocks, "
-          f"{sum(sum(p['labels']) for p in dev)} labelled article, {len({p['site'] for p in dev})} sites")
+          f"{sum(sum(p['labels']) for p in dev)} labelled article, {len({p['site'] for p in dev})} sites, "
+          f"{subheading_share(dev):.0%} of subheading-shaped blocks gold")
     rules = [page_f1(p, p["rules_keep"]) for p in dev]
     p, r, f = (sum(x[i] for x in rules) / len(rules) for i in range(3))
     print(f"rules alone (dev): F1 {f:.3f} P {p:.3f} R {r:.3f}")
@@ -287,14 +344,18 @@ def main() -> None:
                                     key=lambda kv: (round(kv[1][2], 3), round(kv[1][0], 3), -kv[0][0]))
     print(f"chosen: rounds={rounds} thresholds={threshold} (cv F1 {best[2]:.3f} P {best[0]:.3f} R {best[1]:.3f})")
     print("languages in dev:", dict(Counter(p["language"] for p in dev)))
-    if args.cv_only:
+    if args.cv_only and not args.held_out:
         return
     booster = fit([*dev, *extra], rounds)
+    if args.held_out:
+        held_out(booster, [args.corpus, *args.extra, *(c for c in args.score if c not in args.extra)], threshold)
+    if args.cv_only:
+        return
     trained_on = "bench/clean_corpus.py dev split (text dumps)"
     if args.dumps and args.layouts:
         trained_on += f", its pages as {args.layouts} dump them (bench/clean_dumps.py)"
     if extra:
-        trained_on += f", {len(extra)} teacher-labelled dev pages ({', '.join(str(c.name) for c in args.extra)})"
+        trained_on += f", {len(extra)} dev pages of {', '.join(c.name for c in args.extra)}"
     model = export(booster, threshold, trained_on + "; bench/train_clean_model.py")
     check(model, booster, dev)
     OUT.parent.mkdir(parents=True, exist_ok=True)
