@@ -17,7 +17,7 @@ bench/clean_sites.py's: its pages join training and the cross-validation, where 
 as a group of their own and every group weighs the same in the choice. Measured so
 (`--cv-only --extra ~/.cache/newsum/clean-corpus-teacher --extra ~/.cache/newsum/clean-sites
 --remove-grid 0.3,0.35,0.4,0.45,0.5`), a model trained on the three corpora chooses removal at
-0.35-0.4, and removes the first subheading of the project's own pages (tests/test_clean.py) at
+0.35, and removes the first subheading of the project's own pages (tests/test_clean.py) at
 any threshold from 0.3 up: the sites corpus's annotators left subheadings out of the gold (see
 subheading_share). The shipped model is trained on the gold dev part alone.
 """
@@ -91,9 +91,9 @@ def labels_for(texts: list[str], paragraphs: list[str]) -> list[int]:
     return found
 
 
-def page_rows(corpus: Path, split: str, layout: str = "inscriptis", group: str = "") -> list[dict]:
+def page_rows(corpus: Path, split: str, group: str = "inscriptis") -> list[dict]:
     """Each page's blocks, labels and features; `group` names the set its cross-validation
-    score is reported in (the layout by default)."""
+    score is reported in: the dump's layout, or the corpus."""
     out = []
     for page, gold in pages([corpus / split / "text"]):
         if not gold.get("paragraphs"):
@@ -104,8 +104,7 @@ def page_rows(corpus: Path, split: str, layout: str = "inscriptis", group: str =
         rows = learned.features(decision.blocks, decision.language, decision.title)
         out.append({"name": page.stem, "site": gold.get("site", page.stem), "language": gold["language"],
                     "gold": "\n".join(gold["paragraphs"]), "texts": [b.text for b in decision.blocks],
-                    "title_index": decision.title_index, "rows": rows, "labelled_by": gold.get("labels", "gold"), "layout": layout,
-                    "group": group or layout,
+                    "title_index": decision.title_index, "rows": rows, "labelled_by": gold.get("labels", "gold"), "group": group,
                     "labels": labels_for([b.text for b in decision.blocks], gold["paragraphs"]),
                     "weights": [max(1, len(ordered_tokens(b.text))) for b in decision.blocks],
                     "rules_keep": [b.reason is None for b in decision.blocks],
@@ -140,14 +139,16 @@ def page_rows_html(corpus: Path, split: str) -> list[dict]:
     return out
 
 
+HEADING, SENTENCE, WORDS = (learned.FEATURES.index(name) for name in ("heading_like", "ends_sentence", "words"))
+
+
 def inside_headings(page: dict) -> list[int]:
     """The blocks shaped like a subheading (heading-like, no sentence, 2-12 words) between the
     first and the last block the gold calls article."""
     article = [i for i, label in enumerate(page["labels"]) if label]
-    at = {name: learned.FEATURES.index(name) for name in ("heading_like", "ends_sentence", "words")}
+    rows = page["rows"]
     return [i for i in range(article[0] + 1, article[-1]) if i != page["title_index"]
-            and page["rows"][i][at["heading_like"]] and not page["rows"][i][at["ends_sentence"]]
-            and 2 <= page["rows"][i][at["words"]] <= 12] if article else []
+            and rows[i][HEADING] and not rows[i][SENTENCE] and 2 <= rows[i][WORDS] <= 12] if article else []
 
 
 def subheading_share(pages: list[dict]) -> float:
@@ -221,12 +222,17 @@ def cross_validate(dev: list[dict], rounds_grid: list[int], thresholds: list[tup
                     scores.setdefault((rounds, t), {}).setdefault(page.get("group", "inscriptis"), []).append(
                         page_f1(page, keep))
     # each group's mean, then their mean: every layout and every corpus weighs the same
-    return {key: {layout: tuple(sum(v[i] for v in vals) / len(vals) for i in range(3))
-                  for layout, vals in by_layout.items()} for key, by_layout in scores.items()}
+    return {key: {group: mean_prf(vals) for group, vals in by_group.items()} for key, by_group in scores.items()}
 
 
-def mean_over_layouts(by_layout: dict) -> tuple[float, float, float]:
-    return tuple(sum(v[i] for v in by_layout.values()) / len(by_layout) for i in range(3))
+def mean_prf(scores) -> tuple[float, float, float]:
+    """The mean precision, recall and F1 of (p, r, f) triples."""
+    scores = list(scores)
+    return tuple(sum(v[i] for v in scores) / len(scores) for i in range(3))
+
+
+def mean_over_groups(by_group: dict) -> tuple[float, float, float]:
+    return mean_prf(by_group.values())
 
 
 def export(booster, threshold: tuple[float, float, float], trained_on: str = "") -> dict:
@@ -270,10 +276,9 @@ def held_out(booster, corpora: list[Path], threshold: tuple[float, float, float]
         for split in ("test", "chaos"):
             if not (corpus / split / "text").is_dir():
                 continue
-            scored = [page_f1(page, combine(page, booster.predict(np.array(page["rows"])), *threshold))
-                      for page in page_rows(corpus, split)]
-            p, r, f = (sum(x[i] for x in scored) / len(scored) for i in range(3))
-            print(f"held out {corpus.name}/{split}: {len(scored)} pages  F1 {f:.3f}  P {p:.3f}  R {r:.3f}")
+            p, r, f = mean_prf(page_f1(page, combine(page, booster.predict(np.array(page["rows"])), *threshold))
+                               for page in page_rows(corpus, split))
+            print(f"held out {corpus.name}/{split}: F1 {f:.3f}  P {p:.3f}  R {r:.3f}")
 
 
 def main() -> None:
@@ -311,21 +316,22 @@ def main() -> None:
     TEACHER_WEIGHT = args.teacher_weight
     if args.html and not args.cv_only:
         sys.exit("--html only measures (--cv-only): on the project's own pages it brings furniture back")
+    if args.html and (args.held_out or args.extra):
+        sys.exit("--held-out and --extra read text dumps; --html cross-validates HTML pages alone")
     dev = page_rows_html(args.corpus, "dev") if args.html else page_rows(args.corpus, "dev")
     for tool in args.layouts.split(",") if args.dumps and args.layouts else ():
-        dev += page_rows(args.dumps / tool, "dev", layout=tool)
+        dev += page_rows(args.dumps / tool, "dev", group=tool)
     extra = [p for corpus in args.extra for p in page_rows(corpus, "dev", group=corpus.name)]
     for corpus in args.extra:
         some = [p for p in extra if p["group"] == corpus.name]
         print(f"{corpus.name}: {len(some)} pages, {len({p['site'] for p in some})} sites, "
               f"{subheading_share(some):.0%} of subheading-shaped blocks gold, "
-              f"labelled by {dict(Counter(p['labelled_by'] for p in some))} (teacher weight {TEACHER_WEIGHT})",
+              f"labelled by {dict(Counter(p['labelled_by'] for p in some))}",
               dict(Counter(p["language"] for p in some)))
     print(f"dev: {len(dev)} pages, {sum(len(p['rows']) for p in dev)} blocks, "
           f"{sum(sum(p['labels']) for p in dev)} labelled article, {len({p['site'] for p in dev})} sites, "
           f"{subheading_share(dev):.0%} of subheading-shaped blocks gold")
-    rules = [page_f1(p, p["rules_keep"]) for p in dev]
-    p, r, f = (sum(x[i] for x in rules) / len(rules) for i in range(3))
+    p, r, f = mean_prf(page_f1(page, page["rules_keep"]) for page in dev)
     print(f"rules alone (dev): F1 {f:.3f} P {p:.3f} R {r:.3f}")
     oracle = [page_f1(p, [bool(x) for x in p["labels"]]) for p in dev]
     print(f"labels as decision (ceiling): F1 {sum(x[2] for x in oracle) / len(oracle):.3f}")
@@ -334,13 +340,13 @@ def main() -> None:
                   for hi in (float(x) for x in args.restore_grid.split(",")) for rule in (float(x) for x in args.restore_rule_grid.split(","))
                   if hi >= lo]
     cv = cross_validate(dev, grid, thresholds, extra=extra)
-    for (rounds, t), by_layout in sorted(cv.items()):
-        p, r, f = mean_over_layouts(by_layout)
-        per = "  ".join(f"{layout} {v[2]:.3f}" for layout, v in sorted(by_layout.items())) if len(by_layout) > 1 else ""
+    for (rounds, t), by_group in sorted(cv.items()):
+        p, r, f = mean_over_groups(by_group)
+        per = "  ".join(f"{group} {v[2]:.3f}" for group, v in sorted(by_group.items())) if len(by_group) > 1 else ""
         print(f"cv rounds={rounds:<4} remove below {t[0]:.2f} restore above {t[1]:.2f} / {t[2]:.2f}  "
               f"F1 {f:.3f}  P {p:.3f}  R {r:.3f}  {per}")
     # ties in F1 go to the more precise setting (the rules already recall more than they keep right)
-    (rounds, threshold), best = max(((key, mean_over_layouts(v)) for key, v in cv.items()),
+    (rounds, threshold), best = max(((key, mean_over_groups(v)) for key, v in cv.items()),
                                     key=lambda kv: (round(kv[1][2], 3), round(kv[1][0], 3), -kv[0][0]))
     print(f"chosen: rounds={rounds} thresholds={threshold} (cv F1 {best[2]:.3f} P {best[0]:.3f} R {best[1]:.3f})")
     print("languages in dev:", dict(Counter(p["language"] for p in dev)))
